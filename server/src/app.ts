@@ -1,0 +1,139 @@
+import { createServer, type Server } from 'node:http';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { parse as parseYaml } from 'yaml';
+import type PgBoss from 'pg-boss';
+import type { Config } from './config.js';
+import { ensureDatabaseExists, migrate, openDatabase, type Database } from './db/sequelize.js';
+import { Engine } from './engine/engine.js';
+import { startBoss } from './engine/queue.js';
+import { buildYoga } from './http/yoga.js';
+import type { Logger } from './logger.js';
+import { LocalBus, RedisBus, type Bus } from './pubsub.js';
+import { loadUserSteps, StepRegistry } from './steps/registry.js';
+import { Worker } from './worker/worker.js';
+import { SkeinError } from './errors.js';
+
+export type Role = 'server' | 'worker' | 'all';
+
+export interface App {
+  db: Database;
+  boss: PgBoss;
+  bus: Bus;
+  engine: Engine;
+  worker?: Worker;
+  http?: Server;
+  port?: number;
+  stop(): Promise<void>;
+}
+
+/** Create and migrate the database named in the config, under an advisory lock. */
+export async function prepareDatabase(config: Pick<Config, 'DATABASE_URL'>, logger: Logger): Promise<Database> {
+  if (await ensureDatabaseExists(config.DATABASE_URL)) logger.info({ database: new URL(config.DATABASE_URL).pathname.slice(1) }, 'created database');
+  const db = openDatabase(config.DATABASE_URL, { logger });
+  await migrate(db, logger);
+  return db;
+}
+
+/** Wire the parts a role needs and start them. `stop()` shuts down in order. */
+export async function startApp(config: Config, role: Role, logger: Logger, opts: { bus?: Bus } = {}): Promise<App> {
+  const registry = new StepRegistry();
+  if (config.STEP_TYPES_MODULE) {
+    const added = await loadUserSteps(registry, config.STEP_TYPES_MODULE);
+    logger.info({ module: config.STEP_TYPES_MODULE, types: added }, 'loaded user step types');
+  }
+  const db = await prepareDatabase(config, logger);
+  const boss = await startBoss(config.DATABASE_URL, logger, { supervise: role !== 'server' });
+  const bus = opts.bus ?? (config.REDIS_URL ? new RedisBus(config.REDIS_URL, logger) : new LocalBus());
+  const engine = new Engine(db, boss, bus, registry, logger);
+  const app: App = { db, boss, bus, engine, stop: async () => undefined };
+
+  if (role !== 'worker') await loadWorkflowFiles(engine, config.WORKFLOWS_DIR, logger);
+
+  if (role !== 'server') {
+    app.worker = new Worker(engine, config, logger);
+    await app.worker.start();
+  }
+
+  if (role !== 'worker') {
+    const yoga = buildYoga({ engine, db, bus, logger, maxBodyBytes: config.MAX_BODY_BYTES, webDist: config.WEB_DIST, role });
+    const server = createServer(yoga);
+    const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+    useServer(
+      {
+        execute: ((args: { rootValue: { execute: (a: unknown) => unknown } }) => args.rootValue.execute(args)) as never,
+        subscribe: ((args: { rootValue: { subscribe: (a: unknown) => unknown } }) => args.rootValue.subscribe(args)) as never,
+        onSubscribe: async (ctx, _id, params) => {
+          const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+          });
+          const args = {
+            schema,
+            operationName: params.operationName,
+            document: parse(params.query),
+            variableValues: params.variables,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe },
+          };
+          const errors = validate(args.schema, args.document);
+          if (errors.length) return errors;
+          return args;
+        },
+      },
+      wss,
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const address = server.address();
+    app.http = server;
+    app.port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ url: `http://localhost:${app.port}/`, graphiql: `http://localhost:${app.port}/graphql`, role }, 'skein API listening');
+  }
+
+  app.stop = async () => {
+    if (app.http) {
+      app.http.closeAllConnections?.();
+      await new Promise<void>((resolve) => app.http!.close(() => resolve()));
+    }
+    if (app.worker) await app.worker.stop();
+    await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await bus.close();
+    await db.close();
+  };
+  return app;
+}
+
+/** Register every workflow file in the folder; a bad file is reported by name and skipped. */
+export async function loadWorkflowFiles(engine: Engine, dir: string, logger: Logger): Promise<{ loaded: string[]; failed: string[] }> {
+  const loaded: string[] = [];
+  const failed: string[] = [];
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => /\.(json|ya?ml)$/i.test(f)).sort();
+  } catch {
+    logger.info({ dir }, 'no workflows folder; nothing to load');
+    return { loaded, failed };
+  }
+  for (const file of files) {
+    const full = path.join(dir, file);
+    try {
+      const text = await readFile(full, 'utf8');
+      const raw: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+      const { workflow, created } = await engine.registerWorkflow(raw);
+      loaded.push(file);
+      logger.info({ file, workflow: workflow.name, version: workflow.version, created }, 'workflow file loaded');
+    } catch (err) {
+      failed.push(file);
+      const faults = err instanceof SkeinError ? (err.extensions.faults as unknown[] | undefined) : undefined;
+      logger.error({ file: full, error: (err as Error).message, faults }, 'workflow file skipped');
+    }
+  }
+  return { loaded, failed };
+}

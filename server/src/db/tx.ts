@@ -1,0 +1,47 @@
+import type { Sequelize, Transaction } from 'sequelize';
+
+/** A pg-boss `db` adapter: its SQL runs on the connection of our transaction. */
+export interface BossDb {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/**
+ * An open transaction. Every query inside it — ours and pg-boss's — goes through `query` or
+ * `bossDb`, i.e. the transaction's own connection. Never await another connection while one is
+ * open: on embedded Postgres (one shared session) that deadlocks.
+ */
+export interface Tx {
+  transaction: Transaction;
+  query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<Row[]>;
+  bossDb: BossDb;
+  /** Run after a successful commit (publishing, waking workers). Errors are the callee's. */
+  afterCommit(fn: () => void): void;
+}
+
+interface PgClientLike {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/** The one place that opens transactions. */
+export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const callbacks: Array<() => void> = [];
+  const result = await sequelize.transaction(async (transaction) => {
+    // Sequelize 6 keeps the pg client of a transaction on `connection`.
+    const client = (transaction as unknown as { connection: PgClientLike }).connection;
+    const tx: Tx = {
+      transaction,
+      query: async <Row>(text: string, values?: unknown[]) => (await client.query(text, values)).rows as Row[],
+      bossDb: { executeSql: (text, values) => client.query(text, values) },
+      afterCommit: (cb) => callbacks.push(cb),
+    };
+    return fn(tx);
+  });
+  for (const cb of callbacks) cb();
+  return result;
+}
+
+/** Queries outside any transaction. */
+export async function query<Row = Record<string, unknown>>(sequelize: Sequelize, text: string, values?: unknown[]): Promise<Row[]> {
+  const [rows] = await sequelize.query(text, { bind: values as unknown[] | undefined, raw: true });
+  return rows as Row[];
+}

@@ -1,0 +1,654 @@
+import jsonata from 'jsonata';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type PgBoss from 'pg-boss';
+import type { Sequelize } from 'sequelize';
+import { z } from 'zod';
+import type { Database } from '../db/sequelize.js';
+import type { RunModel, RunStatus } from '../db/models/run.js';
+import type { AttemptRecord, StepError, StepRunModel } from '../db/models/step-run.js';
+import { withTransaction, type Tx } from '../db/tx.js';
+import { badInput, illegalTransition, notFound, SkeinError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Bus } from '../pubsub.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { EventBatch, type NewEvent } from './events.js';
+import { assertRunTransition } from './lifecycle.js';
+import { STEP_QUEUE, type StepJob } from './queue.js';
+import { retriesAllowed, retryDelayMs } from './retry.js';
+import * as sql from './sql.js';
+import { cachedWorkflow, registerWorkflow, type CompiledWorkflow } from './workflows.js';
+
+export interface Actor {
+  /** Who did it: `anonymous` until auth exists. */
+  actor?: string;
+  reason?: string | null;
+}
+
+/** How an attempt ended, as the worker (or the reaper) saw it. */
+export type Outcome =
+  | { ok: true; output: unknown }
+  | { ok: false; error: StepError };
+
+/** A step attempt a worker has claimed. */
+export interface Claim {
+  jobId: string;
+  runId: string;
+  stepRunId: string;
+  stepId: string;
+  type: string;
+  attempt: number;
+  with: unknown;
+  input: unknown;
+  steps: Record<string, { output: unknown }>;
+  timeoutMs?: number;
+  startedAt: Date;
+}
+
+const MAX_INPUT_BYTES = 1_000_000;
+const jobSchema = z.object({ runId: z.uuid(), stepRunId: z.uuid(), stepId: z.string(), attempt: z.number().int().min(1) });
+
+/** Per-transaction state for one run: the locked row, the events to store, what to do after. */
+interface RunTx {
+  tx: Tx;
+  run: sql.RunRow;
+  wf: CompiledWorkflow;
+  events: EventBatch;
+  actor: string;
+}
+
+/**
+ * The engine: every state change of runs and steps, each in one transaction with the scheduling it
+ * causes and the events it writes. Processes (API servers, workers) share nothing but Postgres.
+ */
+export class Engine {
+  /** Emits `wake` (jobs are due now) and `wakeAt` (a delayed job is due at this time). */
+  readonly local = new EventEmitter();
+  private readonly sequelize: Sequelize;
+
+  constructor(
+    readonly db: Database,
+    readonly boss: PgBoss,
+    readonly bus: Bus,
+    readonly registry: StepRegistry,
+    readonly logger: Logger,
+  ) {
+    this.sequelize = db.sequelize;
+  }
+
+  // ---------------------------------------------------------------- workflows
+
+  registerWorkflow(raw: unknown) {
+    return registerWorkflow(this.sequelize, this.db.models, this.registry, raw);
+  }
+
+  // ---------------------------------------------------------------- run commands
+
+  async startRun(args: { workflow: string; version?: number | null; input?: unknown; idempotencyKey?: string | null } & Actor): Promise<RunModel> {
+    const { Workflow, Run } = this.db.models;
+    const where = args.version ? { name: args.workflow, version: args.version } : { name: args.workflow };
+    const row = await Workflow.findOne({ where, order: [['version', 'DESC']] });
+    if (!row) throw notFound('workflow', args.version ? `${args.workflow} v${args.version}` : args.workflow);
+    const wf = cachedWorkflow(row);
+    const input = args.input === undefined ? null : args.input;
+    if (JSON.stringify(input ?? null).length > MAX_INPUT_BYTES) {
+      throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
+    }
+    if (wf.inputValidator && !wf.inputValidator(input ?? {})) {
+      const errors = (wf.inputValidator.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' }));
+      throw new SkeinError('INVALID_INPUT', `input does not match the workflow's inputSchema: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+    }
+    const key = args.idempotencyKey?.trim() || null;
+    if (key && key.length > 200) throw badInput('idempotencyKey is longer than 200 characters');
+    if (key) {
+      const existing = await Run.findOne({ where: { workflowName: wf.name, idempotencyKey: key } });
+      if (existing) return existing;
+    }
+    const actor = args.actor ?? 'anonymous';
+    try {
+      const runId = await withTransaction(this.sequelize, async (tx) => {
+        const [created] = await tx.query<sql.RunRow>(
+          `INSERT INTO runs (workflow_id, workflow_name, workflow_version, status, input, steps_total, idempotency_key, created_by)
+           VALUES ($1, $2, $3, 'QUEUED', $4::jsonb, $5, $6, $7)
+           RETURNING id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at`,
+          [wf.id, wf.name, wf.version, JSON.stringify(input), wf.definition.steps.length, key, actor],
+        );
+        const steps = wf.definition.steps;
+        await tx.query(
+          `INSERT INTO step_runs (run_id, step_id, position, type, needs, needs_left, status, max_attempts)
+           SELECT $1, s.step_id, s.position, s.type, ARRAY(SELECT jsonb_array_elements_text(s.needs)), jsonb_array_length(s.needs), 'PENDING', s.max_attempts
+           FROM unnest($2::text[], $3::int[], $4::text[], $5::jsonb[], $6::int[]) AS s(step_id, position, type, needs, max_attempts)`,
+          [
+            created.id,
+            steps.map((s) => s.id),
+            steps.map((_, i) => i),
+            steps.map((s) => s.type),
+            steps.map((s) => JSON.stringify(s.needs)),
+            steps.map((s) => (s.retry?.limit ?? 0) + 1),
+          ],
+        );
+        const rt = this.runTx(tx, created, wf, actor);
+        rt.events.add({ type: 'RUN_CREATED', status: 'QUEUED', actor, message: `run of ${wf.name} v${wf.version}${key ? ` (idempotency key ${key})` : ''}` });
+        await this.decide(rt, await sql.readyPending(tx, created.id));
+        await this.settleRun(rt);
+        await this.flush(rt);
+        return created.id;
+      });
+      return (await Run.findByPk(runId))!;
+    } catch (err) {
+      // Two callers with one idempotency key: the unique index lets one win; return its run.
+      if (key && (err as { parent?: { code?: string } }).parent?.code === '23505') {
+        const existing = await Run.findOne({ where: { workflowName: wf.name, idempotencyKey: key } });
+        if (existing) return existing;
+      }
+      throw err;
+    }
+  }
+
+  async pauseRun(runId: string, who: Actor = {}): Promise<RunModel> {
+    await this.onRun(runId, who, async (rt) => {
+      assertRunTransition(rt.run, 'pause');
+      await this.withdraw(rt, 'PENDING', 'withdrawn by pause; runs again on resume');
+      rt.events.add({ type: 'RUN_PAUSING', status: 'PAUSING', actor: rt.actor, message: who.reason ?? null });
+      await this.setRunStatus(rt, 'PAUSING');
+      await this.settleRun(rt);
+    });
+    return this.getRun(runId);
+  }
+
+  async resumeRun(runId: string, who: Actor = {}): Promise<RunModel> {
+    await this.onRun(runId, who, async (rt) => {
+      assertRunTransition(rt.run, 'resume');
+      const status: RunStatus = rt.run.started_at ? 'RUNNING' : 'QUEUED';
+      rt.events.add({ type: 'RUN_RESUMED', status, actor: rt.actor, message: who.reason ?? null });
+      await this.setRunStatus(rt, status);
+      await this.decide(rt, await sql.readyPending(rt.tx, runId));
+      await this.settleRun(rt);
+    });
+    return this.getRun(runId);
+  }
+
+  async cancelRun(runId: string, who: Actor = {}): Promise<RunModel> {
+    await this.onRun(runId, who, async (rt) => {
+      assertRunTransition(rt.run, 'cancel');
+      await this.withdraw(rt, 'CANCELLED', 'cancelled before it ran');
+      const waiting = await sql.stepsWithStatus(rt.tx, runId, ['PENDING', 'WAITING']);
+      await sql.updateSteps(rt.tx, waiting.map((s) => s.id), { status: 'CANCELLED', finished: true, jobId: null });
+      for (const s of waiting) rt.events.add({ type: 'STEP_CANCELLED', stepId: s.step_id, status: 'CANCELLED', attempt: s.attempt, actor: rt.actor });
+      await this.addDone(rt, waiting.length);
+      rt.events.add({ type: 'RUN_CANCELLING', status: 'CANCELLING', actor: rt.actor, message: who.reason ?? null });
+      await this.setRunStatus(rt, 'CANCELLING');
+      const running = await sql.stepsWithStatus(rt.tx, runId, ['RUNNING']);
+      if (running.length) {
+        const ids = running.map((s) => s.id);
+        rt.tx.afterCommit(() => {
+          this.local.emit('abort', ids);
+          void this.bus.publish('abort', { stepRunIds: ids, reason: 'run cancelled' });
+        });
+      }
+      await this.settleRun(rt);
+    });
+    return this.getRun(runId);
+  }
+
+  async retryRun(runId: string, who: Actor = {}): Promise<RunModel> {
+    await this.onRun(runId, who, async (rt) => {
+      assertRunTransition(rt.run, 'retry');
+      const redo = await sql.stepsWithStatus(rt.tx, runId, ['FAILED', 'SKIPPED', 'CANCELLED']);
+      for (const s of redo) {
+        const limit = rt.wf.steps.get(s.step_id)?.retry?.limit ?? 0;
+        await rt.tx.query(
+          `UPDATE step_runs SET status = 'PENDING', series_start = attempt, max_attempts = attempt + $2, output = NULL,
+             error = NULL, skip_reason = NULL, progress = 0, progress_message = NULL, job_id = NULL, worker_id = NULL,
+             finished_at = NULL, updated_at = now() WHERE id = $1`,
+          [s.id, limit + 1],
+        );
+        rt.events.add({ type: 'STEP_RESET', stepId: s.step_id, status: 'PENDING', attempt: s.attempt, actor: rt.actor, message: `was ${s.status}` });
+      }
+      await sql.recomputeNeedsLeft(rt.tx, runId);
+      const [{ n }] = await rt.tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM step_runs WHERE run_id = $1 AND status = 'SUCCEEDED'`, [runId]);
+      await sql.updateRun(rt.tx, runId, { status: 'RUNNING', stepsDone: n, reopened: true, error: null, output: null });
+      rt.run.status = 'RUNNING';
+      rt.run.steps_done = n;
+      rt.events.add({ type: 'RUN_RETRIED', status: 'RUNNING', actor: rt.actor, message: who.reason ?? `re-running ${redo.length} step(s) that did not succeed` });
+      await this.decide(rt, await sql.readyPending(rt.tx, runId));
+      await this.settleRun(rt);
+    });
+    return this.getRun(runId);
+  }
+
+  async approveStep(args: { runId: string; stepId: string; approved: boolean; comment?: string | null } & Actor): Promise<StepRunModel> {
+    await this.onRun(args.runId, args, async (rt) => {
+      const step = await sql.stepByStepId(rt.tx, args.runId, args.stepId);
+      if (!step) throw notFound('step', `${args.stepId} in run ${args.runId}`);
+      if (step.status !== 'WAITING') throw illegalTransition(`step ${args.stepId}`, args.approved ? 'approve' : 'reject', step.status, 'only a WAITING approval step can be decided');
+      if (rt.run.status === 'CANCELLING') throw illegalTransition(`run ${args.runId}`, 'approve a step of', rt.run.status);
+      const output = { approved: args.approved, comment: args.comment ?? null, by: rt.actor };
+      const record: AttemptRecord = {
+        attempt: step.attempt,
+        status: args.approved ? 'SUCCEEDED' : 'FAILED',
+        error: args.approved ? null : rejection(args.comment),
+        startedAt: step.started_at ? new Date(step.started_at).toISOString() : null,
+        finishedAt: new Date().toISOString(),
+      };
+      if (args.approved) {
+        await sql.updateSteps(rt.tx, [step.id], { status: 'SUCCEEDED', output, progress: 1, finished: true, attemptRecord: record });
+        rt.events.add({ type: 'STEP_APPROVED', stepId: step.step_id, status: 'SUCCEEDED', attempt: step.attempt, actor: rt.actor, message: args.comment ?? null, data: output });
+      } else {
+        await sql.updateSteps(rt.tx, [step.id], { status: 'FAILED', output, error: record.error, finished: true, attemptRecord: record });
+        rt.events.add({ type: 'STEP_REJECTED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, actor: rt.actor, message: args.comment ?? 'rejected', data: output });
+      }
+      await this.addDone(rt, 1);
+      await this.stepsEnded(rt, [step.step_id]);
+      await this.settleRun(rt);
+    });
+    const step = await this.db.models.StepRun.findOne({ where: { runId: args.runId, stepId: args.stepId } });
+    return step!;
+  }
+
+  // ---------------------------------------------------------------- worker side
+
+  /**
+   * Fetch up to `max` jobs and mark their steps RUNNING, in one transaction: a worker that dies
+   * before commit leaves the jobs queued; one that dies after is found by its missing heartbeat.
+   */
+  async claim(workerId: string, max: number): Promise<Claim[]> {
+    return withTransaction(this.sequelize, async (tx) => {
+      const jobs = await this.boss.fetch<StepJob>(STEP_QUEUE, { batchSize: max, db: tx.bossDb } as PgBoss.FetchOptions & { db: typeof tx.bossDb });
+      if (!jobs || jobs.length === 0) return [];
+      const stale: string[] = [];
+      const byRun = new Map<string, { jobId: string; job: StepJob }[]>();
+      for (const j of jobs) {
+        const parsed = jobSchema.safeParse(j.data);
+        if (!parsed.success) {
+          this.logger.warn({ jobId: j.id }, 'dropping a step job with a malformed payload');
+          stale.push(j.id);
+          continue;
+        }
+        const list = byRun.get(parsed.data.runId) ?? [];
+        list.push({ jobId: j.id, job: parsed.data });
+        byRun.set(parsed.data.runId, list);
+      }
+      const claims: Claim[] = [];
+      // Lock runs in a fixed order so two claimers never wait on each other in a cycle.
+      for (const runId of [...byRun.keys()].sort()) {
+        const run = await sql.lockRun(tx, runId);
+        const entries = byRun.get(runId)!;
+        if (!run) {
+          stale.push(...entries.map((e) => e.jobId));
+          continue;
+        }
+        const rt = this.runTx(tx, run, await this.workflowOf(run), 'worker');
+        const runnable = run.status === 'QUEUED' || run.status === 'RUNNING';
+        for (const { jobId, job } of entries) {
+          const step = await sql.lockStep(tx, job.stepRunId);
+          const current = step && step.job_id === jobId && (step.status === 'QUEUED' || step.status === 'RETRYING');
+          if (!current || !runnable) {
+            stale.push(jobId);
+            continue;
+          }
+          await sql.updateSteps(tx, [step.id], { status: 'RUNNING', attempt: job.attempt, workerId, started: true, progress: 0, error: null });
+          rt.events.add({ type: 'STEP_STARTED', stepId: step.step_id, status: 'RUNNING', attempt: job.attempt, data: { workerId } });
+          const def = rt.wf.steps.get(step.step_id)!;
+          claims.push({
+            jobId,
+            runId,
+            stepRunId: step.id,
+            stepId: step.step_id,
+            type: step.type,
+            attempt: job.attempt,
+            with: def.with,
+            input: run.input,
+            steps: await sql.outputsOf(tx, runId, def.needs),
+            timeoutMs: def.timeoutMs,
+            startedAt: new Date(),
+          });
+        }
+        if (run.status === 'QUEUED' && rt.events.size > 0) {
+          rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
+          await this.setRunStatus(rt, 'RUNNING', { started: true });
+        }
+        await this.flush(rt);
+      }
+      if (stale.length) await this.boss.complete(STEP_QUEUE, stale, { db: tx.bossDb });
+      return claims;
+    });
+  }
+
+  /**
+   * Record how an attempt ended and schedule what follows, in one transaction. A result from an
+   * attempt that is no longer current (fenced: the step moved on) changes nothing.
+   */
+  async finishAttempt(claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'>, outcome: Outcome, workerId?: string | null): Promise<'recorded' | 'fenced'> {
+    return withTransaction(this.sequelize, async (tx) => {
+      const run = await sql.lockRun(tx, claim.runId);
+      const step = await sql.lockStep(tx, claim.stepRunId);
+      if (!run || !step || step.status !== 'RUNNING' || step.attempt !== claim.attempt || step.job_id !== claim.jobId) {
+        if (claim.jobId) await this.boss.complete(STEP_QUEUE, claim.jobId, { fenced: true }, { db: tx.bossDb });
+        this.logger.info({ step: claim.stepRunId, attempt: claim.attempt, current: step?.attempt, status: step?.status }, 'ignored a result from an attempt that is no longer current');
+        return 'fenced';
+      }
+      const rt = this.runTx(tx, run, await this.workflowOf(run), 'worker');
+      const def = rt.wf.steps.get(step.step_id)!;
+      const record: AttemptRecord = {
+        attempt: step.attempt,
+        status: outcome.ok ? 'SUCCEEDED' : outcome.error.code === 'CANCELLED' ? 'CANCELLED' : 'FAILED',
+        error: outcome.ok ? null : outcome.error,
+        workerId: workerId ?? step.worker_id,
+        startedAt: step.started_at ? new Date(step.started_at).toISOString() : null,
+        finishedAt: new Date().toISOString(),
+      };
+      let ended = false;
+      if (outcome.ok) {
+        const output = outcome.output === undefined ? null : outcome.output;
+        await sql.updateSteps(tx, [step.id], { status: 'SUCCEEDED', output, progress: 1, finished: true, attemptRecord: record, workerId: null });
+        rt.events.add({ type: 'STEP_SUCCEEDED', stepId: step.step_id, status: 'SUCCEEDED', attempt: step.attempt, progress: 1 });
+        ended = true;
+      } else {
+        const { error } = outcome;
+        const inSeries = step.attempt - step.series_start;
+        const retryable = error.code !== 'PERMANENT' && error.code !== 'CANCELLED' && error.code !== 'INVALID_WITH';
+        const canRetry = retryable && inSeries <= retriesAllowed(def.retry, error.code);
+        if (run.status === 'CANCELLING' || error.code === 'CANCELLED') {
+          await sql.updateSteps(tx, [step.id], { status: 'CANCELLED', error, finished: true, attemptRecord: record, workerId: null });
+          rt.events.add({ type: 'STEP_CANCELLED', stepId: step.step_id, status: 'CANCELLED', attempt: step.attempt, message: error.message });
+          ended = true;
+        } else if (canRetry && run.status === 'PAUSING') {
+          await sql.updateSteps(tx, [step.id], { status: 'PENDING', error, attemptRecord: record, workerId: null, jobId: null });
+          rt.events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'PENDING', attempt: step.attempt, message: `${error.message} (retries after resume)`, data: { code: error.code } });
+        } else if (canRetry) {
+          const delayMs = retryDelayMs(def.retry, inSeries);
+          await sql.updateSteps(tx, [step.id], { status: 'RETRYING', error, attemptRecord: record, workerId: null });
+          await this.enqueue(rt, [step], 'RETRYING', delayMs);
+          rt.events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'RETRYING', attempt: step.attempt, message: error.message, data: { code: error.code, delayMs, nextAttempt: step.attempt + 1 } });
+        } else {
+          await sql.updateSteps(tx, [step.id], { status: 'FAILED', error, finished: true, attemptRecord: record, workerId: null });
+          rt.events.add({ type: 'STEP_FAILED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, message: error.message, data: { code: error.code } });
+          ended = true;
+        }
+      }
+      await this.boss.complete(STEP_QUEUE, claim.jobId, {}, { db: tx.bossDb });
+      if (ended) {
+        await this.addDone(rt, 1);
+        await this.stepsEnded(rt, [step.step_id]);
+      }
+      await this.settleRun(rt);
+      await this.flush(rt);
+      return 'recorded';
+    });
+  }
+
+  /** Store a step's latest progress (the worker throttles calls) as an event. */
+  async recordProgress(claim: Pick<Claim, 'runId' | 'stepRunId' | 'stepId' | 'attempt'>, fraction: number, message: string | null): Promise<void> {
+    await withTransaction(this.sequelize, async (tx) => {
+      const rows = await tx.query(
+        `UPDATE step_runs SET progress = $3, progress_message = $4, updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND status = 'RUNNING' RETURNING id`,
+        [claim.stepRunId, claim.attempt, fraction, message],
+      );
+      if (rows.length === 0) return;
+      const batch = new EventBatch(claim.runId);
+      batch.add({ type: 'STEP_PROGRESS', stepId: claim.stepId, progress: fraction, attempt: claim.attempt, message });
+      batch.statusChanged = true;
+      await batch.flush(tx, this.bus, () => 'RUNNING');
+    });
+  }
+
+  async appendLogs(claim: Pick<Claim, 'runId' | 'stepId' | 'attempt'>, lines: { line: string; at: Date }[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.sequelize.query(
+      `INSERT INTO step_logs (run_id, step_id, attempt, line, at)
+       SELECT $1, $2, $3, l.line, l.at FROM unnest($4::text[], $5::timestamptz[]) AS l(line, at)`,
+      { bind: [claim.runId, claim.stepId, claim.attempt, lines.map((l) => l.line.slice(0, 10_000)), lines.map((l) => l.at.toISOString())] },
+    );
+  }
+
+  /** Fail the attempts held by dead workers, so they are retried as new attempts. */
+  async reapLostSteps(staleMs: number): Promise<number> {
+    const lost = await withTransaction(this.sequelize, (tx) => sql.lostSteps(tx, staleMs));
+    let reaped = 0;
+    for (const s of lost) {
+      const error: StepError = { code: 'WORKER_LOST', message: `worker ${s.worker_id ?? '(unknown)'} stopped responding while running attempt ${s.attempt}` };
+      const result = await this.finishAttempt({ runId: s.run_id, stepRunId: s.id, attempt: s.attempt, jobId: s.job_id ?? '' }, { ok: false, error }, s.worker_id);
+      if (result === 'recorded') reaped++;
+    }
+    if (reaped) this.logger.warn({ reaped }, 'retried steps whose worker died');
+    return reaped;
+  }
+
+  /**
+   * Repair runs whose rows and jobs disagree: queued steps whose job is gone, ready steps with no
+   * job, runs whose steps have all ended, pausing/cancelling runs with nothing left running.
+   */
+  async reconcile(): Promise<{ requeued: number; runsNudged: number }> {
+    let requeued = 0;
+    const orphans = await withTransaction(this.sequelize, (tx) => sql.orphanedQueuedSteps(tx));
+    for (const o of orphans) {
+      await this.onRun(o.run_id, { actor: 'reconciler' }, async (rt) => {
+        const step = await sql.lockStep(rt.tx, o.id);
+        if (!step || (step.status !== 'QUEUED' && step.status !== 'RETRYING')) return;
+        await this.enqueue(rt, [step], 'QUEUED');
+        rt.events.add({ type: 'RUN_REPAIRED', stepId: step.step_id, status: 'QUEUED', message: 'step was queued without a live job; enqueued again', actor: 'reconciler' });
+        requeued++;
+      });
+    }
+    const runs = await withTransaction(this.sequelize, (tx) => sql.runsToReconcile(tx));
+    for (const r of runs) {
+      await this.onRun(r.id, { actor: 'reconciler' }, async (rt) => {
+        if (rt.run.status === 'QUEUED' || rt.run.status === 'RUNNING') await this.decide(rt, await sql.readyPending(rt.tx, r.id));
+        await this.settleRun(rt);
+        if (rt.events.size) rt.events.add({ type: 'RUN_REPAIRED', message: 'reconciler scheduled ready steps or settled the run', actor: 'reconciler' });
+      });
+    }
+    if (requeued || runs.length) this.logger.warn({ requeued, runsNudged: runs.length }, 'reconciler repaired runs');
+    return { requeued, runsNudged: runs.length };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private runTx(tx: Tx, run: sql.RunRow, wf: CompiledWorkflow, actor: string): RunTx {
+    return { tx, run, wf, events: new EventBatch(run.id), actor };
+  }
+
+  private async workflowOf(run: sql.RunRow): Promise<CompiledWorkflow> {
+    const row = await this.db.models.Workflow.findByPk(run.workflow_id);
+    return cachedWorkflow(row!);
+  }
+
+  /** Lock a run, apply a change, store its events: one transaction. */
+  private async onRun(runId: string, who: Actor, fn: (rt: RunTx) => Promise<void>): Promise<void> {
+    if (!isUuid(runId)) throw notFound('run', runId);
+    await withTransaction(this.sequelize, async (tx) => {
+      const run = await sql.lockRun(tx, runId);
+      if (!run) throw notFound('run', runId);
+      const rt = this.runTx(tx, run, await this.workflowOf(run), who.actor ?? 'anonymous');
+      await fn(rt);
+      await this.flush(rt);
+    });
+  }
+
+  private async getRun(runId: string): Promise<RunModel> {
+    return (await this.db.models.Run.findByPk(runId))!;
+  }
+
+  private async flush(rt: RunTx): Promise<void> {
+    await rt.events.flush(rt.tx, this.bus, () => rt.run.status);
+  }
+
+  private async setRunStatus(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'> = {}): Promise<void> {
+    rt.run.status = status;
+    await sql.updateRun(rt.tx, rt.run.id, { status, ...extra });
+  }
+
+  private async addDone(rt: RunTx, n: number): Promise<void> {
+    if (!n) return;
+    rt.run.steps_done += n;
+    await sql.updateRun(rt.tx, rt.run.id, { stepsDoneDelta: n });
+  }
+
+  /** Withdraw the jobs of QUEUED/RETRYING steps and move those steps to `to`. */
+  private async withdraw(rt: RunTx, to: 'PENDING' | 'CANCELLED', message: string): Promise<void> {
+    const queued = await sql.stepsWithStatus(rt.tx, rt.run.id, ['QUEUED', 'RETRYING']);
+    if (!queued.length) return;
+    await sql.withdrawJobs(rt.tx, queued.flatMap((s) => (s.job_id ? [s.job_id] : [])));
+    await sql.updateSteps(rt.tx, queued.map((s) => s.id), { status: to, jobId: null, ...(to === 'CANCELLED' ? { finished: true } : {}) });
+    for (const s of queued) {
+      rt.events.add({ type: to === 'CANCELLED' ? 'STEP_CANCELLED' : 'STEP_RESET', stepId: s.step_id, status: to, attempt: s.attempt, actor: rt.actor, message });
+    }
+    if (to === 'CANCELLED') await this.addDone(rt, queued.length);
+  }
+
+  /** Enqueue the next attempt of these steps, in this transaction. */
+  private async enqueue(rt: RunTx, steps: sql.StepRow[], status: 'QUEUED' | 'RETRYING', delayMs = 0): Promise<void> {
+    if (!steps.length) return;
+    const startAfter = delayMs > 0 ? new Date(Date.now() + delayMs).toISOString() : undefined;
+    const jobs = steps.map((s) => ({
+      id: randomUUID(),
+      name: STEP_QUEUE,
+      data: { runId: rt.run.id, stepRunId: s.id, stepId: s.step_id, attempt: s.attempt + 1 } satisfies StepJob,
+      startAfter,
+      retryLimit: 0,
+      expireInSeconds: 86_399,
+    }));
+    await this.boss.insert(jobs, { db: rt.tx.bossDb } as { db: typeof rt.tx.bossDb });
+    await sql.setStepJobs(rt.tx, steps.map((s, i) => ({ stepRunId: s.id, jobId: jobs[i].id, status })));
+    if (status === 'QUEUED') for (const s of steps) rt.events.add({ type: 'STEP_QUEUED', stepId: s.step_id, status: 'QUEUED', attempt: s.attempt + 1 });
+    rt.tx.afterCommit(() => {
+      if (startAfter) {
+        this.local.emit('wakeAt', Date.now() + delayMs);
+        void this.bus.publish('wake', { at: Date.now() + delayMs });
+      } else {
+        this.local.emit('wake');
+        void this.bus.publish('wake', { at: Date.now() });
+      }
+    });
+  }
+
+  /** Steps just ended: release their dependents and decide the ones whose needs have all ended. */
+  private async stepsEnded(rt: RunTx, stepIds: string[]): Promise<void> {
+    let ended = stepIds;
+    while (ended.length) {
+      const counts = new Map<string, number>();
+      for (const id of ended) for (const d of rt.wf.dependents.get(id) ?? []) counts.set(d, (counts.get(d) ?? 0) + 1);
+      const candidates = await sql.releaseDependents(rt.tx, rt.run.id, counts);
+      ended = await this.decide(rt, candidates);
+    }
+  }
+
+  /**
+   * Decide steps whose needs have all ended: skip, wait for approval, or enqueue. Only while the
+   * run is live (QUEUED/RUNNING); a paused run decides them on resume. Returns the steps skipped.
+   */
+  private async decide(rt: RunTx, candidates: sql.StepRow[]): Promise<string[]> {
+    if (!candidates.length || (rt.run.status !== 'QUEUED' && rt.run.status !== 'RUNNING')) return [];
+    const needIds = [...new Set(candidates.flatMap((c) => c.needs))];
+    const needs = await sql.outputsOf(rt.tx, rt.run.id, needIds);
+    const skipped: { step: sql.StepRow; reason: string }[] = [];
+    const toQueue: sql.StepRow[] = [];
+    const toWait: sql.StepRow[] = [];
+    for (const step of candidates) {
+      const def = rt.wf.steps.get(step.step_id)!;
+      if (def.trigger !== 'allDone') {
+        const bad = step.needs.find((n) => needs[n]?.status !== 'SUCCEEDED');
+        if (bad) {
+          const st = needs[bad]?.status;
+          skipped.push({ step, reason: `need ${bad} ${st === 'FAILED' ? 'failed' : st === 'SKIPPED' ? 'was skipped' : st === 'CANCELLED' ? 'was cancelled' : `is ${st}`}` });
+          continue;
+        }
+      }
+      if (def.if) {
+        let verdict: unknown;
+        try {
+          verdict = await jsonata(def.if).evaluate({ input: rt.run.input, steps: await this.upstreamOutputs(rt, def.id) });
+        } catch (err) {
+          skipped.push({ step, reason: `its if failed to evaluate: ${(err as Error).message}` });
+          continue;
+        }
+        if (!verdict || (Array.isArray(verdict) && verdict.length === 0)) {
+          skipped.push({ step, reason: `its if (${def.if}) was false` });
+          continue;
+        }
+      }
+      if (this.registry.get(step.type)?.kind === 'approval') toWait.push(step);
+      else toQueue.push(step);
+    }
+    if (skipped.length) {
+      await sql.updateSteps(rt.tx, skipped.map((s) => s.step.id), { status: 'SKIPPED', finished: true });
+      for (const { step, reason } of skipped) {
+        await rt.tx.query(`UPDATE step_runs SET skip_reason = $2 WHERE id = $1`, [step.id, reason]);
+        rt.events.add({ type: 'STEP_SKIPPED', stepId: step.step_id, status: 'SKIPPED', message: reason });
+      }
+      await this.addDone(rt, skipped.length);
+    }
+    for (const step of toWait) {
+      await sql.updateSteps(rt.tx, [step.id], { status: 'WAITING', attempt: step.attempt + 1, started: true, jobId: null });
+      const prompt = (rt.wf.steps.get(step.step_id)?.with as { prompt?: string } | undefined)?.prompt ?? null;
+      rt.events.add({ type: 'STEP_WAITING', stepId: step.step_id, status: 'WAITING', attempt: step.attempt + 1, message: prompt });
+    }
+    if (toWait.length && rt.run.status === 'QUEUED') {
+      rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
+      await this.setRunStatus(rt, 'RUNNING', { started: true });
+    }
+    await this.enqueue(rt, toQueue, 'QUEUED');
+    return skipped.map((s) => s.step.step_id);
+  }
+
+  /** Outputs of every step upstream of `stepId`, for `if` expressions. */
+  private async upstreamOutputs(rt: RunTx, stepId: string): Promise<Record<string, { output: unknown; status: string }>> {
+    const seen = new Set<string>();
+    const stack = [...(rt.wf.steps.get(stepId)?.needs ?? [])];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(rt.wf.steps.get(id)?.needs ?? []));
+    }
+    return sql.outputsOf(rt.tx, rt.run.id, [...seen]);
+  }
+
+  /** End the run when every step has ended; finish PAUSING/CANCELLING when nothing runs. */
+  private async settleRun(rt: RunTx): Promise<void> {
+    const { run } = rt;
+    if (run.status === 'QUEUED' || run.status === 'RUNNING' || run.status === 'PAUSING') {
+      if (run.steps_done >= run.steps_total) {
+        const failed = await sql.countFailed(rt.tx, run.id);
+        if (failed) {
+          const [first] = await rt.tx.query<{ step_id: string; error: StepError | null }>(
+            `SELECT step_id, error FROM step_runs WHERE run_id = $1 AND status = 'FAILED' ORDER BY finished_at, position LIMIT 1`,
+            [run.id],
+          );
+          const error = { message: `${failed} step(s) failed; first: ${first.step_id}: ${first.error?.message ?? 'failed'}`, stepId: first.step_id, code: first.error?.code ?? 'STEP_FAILED' };
+          rt.events.add({ type: 'RUN_FAILED', status: 'FAILED', message: error.message });
+          await this.setRunStatus(rt, 'FAILED', { finished: true, error, started: true });
+        } else {
+          const outputs = await sql.outputsOf(rt.tx, run.id, rt.wf.sinks);
+          const output = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.output]));
+          rt.events.add({ type: 'RUN_SUCCEEDED', status: 'SUCCEEDED', progress: 1 });
+          await this.setRunStatus(rt, 'SUCCEEDED', { finished: true, output, started: true });
+        }
+        return;
+      }
+    }
+    if (run.status === 'PAUSING' && (await sql.countRunning(rt.tx, run.id)) === 0) {
+      rt.events.add({ type: 'RUN_PAUSED', status: 'PAUSED' });
+      await this.setRunStatus(rt, 'PAUSED');
+    } else if (run.status === 'CANCELLING' && (await sql.countRunning(rt.tx, run.id)) === 0) {
+      // Anything still unfinished (e.g. steps released by a pause) is cancelled with the run.
+      const left = await sql.stepsWithStatus(rt.tx, run.id, ['PENDING', 'WAITING', 'QUEUED', 'RETRYING']);
+      await sql.updateSteps(rt.tx, left.map((s) => s.id), { status: 'CANCELLED', finished: true, jobId: null });
+      for (const s of left) rt.events.add({ type: 'STEP_CANCELLED', stepId: s.step_id, status: 'CANCELLED' });
+      await this.addDone(rt, left.length);
+      rt.events.add({ type: 'RUN_CANCELLED', status: 'CANCELLED' });
+      await this.setRunStatus(rt, 'CANCELLED', { finished: true });
+    }
+  }
+}
+
+function rejection(comment?: string | null): StepError {
+  return { code: 'REJECTED', message: comment ? `rejected: ${comment}` : 'rejected' };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
+
+export type { NewEvent };

@@ -1,0 +1,243 @@
+import type { Tx } from '../db/tx.js';
+import type { RunStatus } from '../db/models/run.js';
+import type { AttemptRecord, StepError, StepStatus } from '../db/models/step-run.js';
+import { STEP_QUEUE } from './queue.js';
+
+/** The engine's hand-written SQL, in one place. Every function runs inside the caller's transaction. */
+
+export interface RunRow {
+  id: string;
+  workflow_id: number;
+  workflow_name: string;
+  workflow_version: number;
+  status: RunStatus;
+  input: unknown;
+  steps_total: number;
+  steps_done: number;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface StepRow {
+  id: string;
+  run_id: string;
+  step_id: string;
+  type: string;
+  status: StepStatus;
+  needs: string[];
+  needs_left: number;
+  attempt: number;
+  series_start: number;
+  max_attempts: number;
+  output: unknown;
+  error: StepError | null;
+  job_id: string | null;
+  worker_id: string | null;
+  started_at: Date | null;
+}
+
+const STEP_COLUMNS = `id, run_id, step_id, type, status, needs, needs_left, attempt, series_start, max_attempts, output, error, job_id, worker_id, started_at`;
+
+export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
+  const rows = await tx.query<RunRow>(
+    `SELECT id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at
+     FROM runs WHERE id = $1 FOR UPDATE`,
+    [runId],
+  );
+  return rows[0];
+}
+
+export async function lockStep(tx: Tx, stepRunId: string): Promise<StepRow | undefined> {
+  return (await tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE id = $1 FOR UPDATE`, [stepRunId]))[0];
+}
+
+export async function stepByStepId(tx: Tx, runId: string, stepId: string): Promise<StepRow | undefined> {
+  return (await tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE run_id = $1 AND step_id = $2 FOR UPDATE`, [runId, stepId]))[0];
+}
+
+export async function stepsWithStatus(tx: Tx, runId: string, statuses: StepStatus[]): Promise<StepRow[]> {
+  return tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE run_id = $1 AND status = ANY($2) ORDER BY position`, [runId, statuses]);
+}
+
+export async function stepsByStepIds(tx: Tx, runId: string, stepIds: string[]): Promise<StepRow[]> {
+  if (stepIds.length === 0) return [];
+  return tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE run_id = $1 AND step_id = ANY($2) ORDER BY position`, [runId, stepIds]);
+}
+
+export async function outputsOf(tx: Tx, runId: string, stepIds: string[]): Promise<Record<string, { output: unknown; status: string }>> {
+  if (stepIds.length === 0) return {};
+  const rows = await tx.query<{ step_id: string; output: unknown; status: string }>(
+    `SELECT step_id, output, status FROM step_runs WHERE run_id = $1 AND step_id = ANY($2)`,
+    [runId, stepIds],
+  );
+  return Object.fromEntries(rows.map((r) => [r.step_id, { output: r.output, status: r.status }]));
+}
+
+export async function countRunning(tx: Tx, runId: string): Promise<number> {
+  const [row] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM step_runs WHERE run_id = $1 AND status = 'RUNNING'`, [runId]);
+  return row.n;
+}
+
+export async function countFailed(tx: Tx, runId: string): Promise<number> {
+  const [row] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM step_runs WHERE run_id = $1 AND status = 'FAILED'`, [runId]);
+  return row.n;
+}
+
+/** Decrement `needs_left` of the dependents of steps that just ended; returns those now at zero. */
+export async function releaseDependents(tx: Tx, runId: string, counts: Map<string, number>): Promise<StepRow[]> {
+  if (counts.size === 0) return [];
+  return tx.query<StepRow>(
+    `UPDATE step_runs s SET needs_left = s.needs_left - d.n, updated_at = now()
+     FROM unnest($2::text[], $3::int[]) AS d(step_id, n)
+     WHERE s.run_id = $1 AND s.step_id = d.step_id
+     RETURNING ${STEP_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}`,
+    [runId, [...counts.keys()], [...counts.values()]],
+  ).then((rows) => rows.filter((r) => r.needs_left <= 0 && r.status === 'PENDING'));
+}
+
+export async function readyPending(tx: Tx, runId: string): Promise<StepRow[]> {
+  return tx.query<StepRow>(
+    `SELECT ${STEP_COLUMNS} FROM step_runs WHERE run_id = $1 AND status = 'PENDING' AND needs_left <= 0 ORDER BY position`,
+    [runId],
+  );
+}
+
+export interface StepUpdate {
+  status: StepStatus;
+  attempt?: number;
+  output?: unknown;
+  error?: StepError | null;
+  skipReason?: string | null;
+  jobId?: string | null;
+  workerId?: string | null;
+  progress?: number;
+  started?: boolean;
+  finished?: boolean;
+  queued?: boolean;
+  attemptRecord?: AttemptRecord;
+}
+
+/** One UPDATE for many steps sharing the same change. */
+export async function updateSteps(tx: Tx, stepRunIds: string[], u: StepUpdate): Promise<void> {
+  if (stepRunIds.length === 0) return;
+  const sets = ['status = $2', 'updated_at = now()'];
+  const values: unknown[] = [stepRunIds, u.status];
+  const add = (sql: string, value: unknown) => {
+    values.push(value);
+    sets.push(sql.replace('?', `$${values.length}`));
+  };
+  if (u.attempt !== undefined) add('attempt = ?', u.attempt);
+  if (u.output !== undefined) add('output = ?::jsonb', JSON.stringify(u.output));
+  if (u.error !== undefined) add('error = ?::jsonb', u.error === null ? null : JSON.stringify(u.error));
+  if (u.skipReason !== undefined) add('skip_reason = ?', u.skipReason);
+  if (u.jobId !== undefined) add('job_id = ?', u.jobId);
+  if (u.workerId !== undefined) add('worker_id = ?', u.workerId);
+  if (u.progress !== undefined) add('progress = ?', u.progress);
+  if (u.attemptRecord) add('attempts = attempts || jsonb_build_array(?::jsonb)', JSON.stringify(u.attemptRecord));
+  if (u.started) sets.push('started_at = now()', 'finished_at = NULL', 'progress_message = NULL');
+  if (u.finished) sets.push('finished_at = now()');
+  if (u.queued) sets.push('queued_at = now()');
+  await tx.query(`UPDATE step_runs SET ${sets.join(', ')} WHERE id = ANY($1)`, values);
+}
+
+/** Queue or retry jobs: each step gets its own job id, stored on the step for fencing. */
+export async function setStepJobs(tx: Tx, jobs: { stepRunId: string; jobId: string; status: StepStatus }[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await tx.query(
+    `UPDATE step_runs s SET status = j.status, job_id = j.job_id, queued_at = now(), updated_at = now(), worker_id = NULL
+     FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS j(id, job_id, status) WHERE s.id = j.id`,
+    [jobs.map((j) => j.stepRunId), jobs.map((j) => j.jobId), jobs.map((j) => j.status)],
+  );
+}
+
+export interface RunUpdate {
+  status?: RunStatus;
+  stepsDoneDelta?: number;
+  stepsDone?: number;
+  started?: boolean;
+  finished?: boolean;
+  reopened?: boolean;
+  output?: unknown;
+  error?: unknown;
+}
+
+export async function updateRun(tx: Tx, runId: string, u: RunUpdate): Promise<void> {
+  const sets = ['updated_at = now()'];
+  const values: unknown[] = [runId];
+  const add = (sql: string, value: unknown) => {
+    values.push(value);
+    sets.push(sql.replace('?', `$${values.length}`));
+  };
+  if (u.status) add('status = ?', u.status);
+  if (u.stepsDoneDelta) add('steps_done = steps_done + ?', u.stepsDoneDelta);
+  if (u.stepsDone !== undefined) add('steps_done = ?', u.stepsDone);
+  if (u.output !== undefined) add('output = ?::jsonb', JSON.stringify(u.output));
+  if (u.error !== undefined) add('error = ?::jsonb', u.error === null ? null : JSON.stringify(u.error));
+  if (u.started) sets.push('started_at = COALESCE(started_at, now())');
+  if (u.finished) sets.push('finished_at = now()');
+  if (u.reopened) sets.push('finished_at = NULL');
+  await tx.query(`UPDATE runs SET ${sets.join(', ')} WHERE id = $1`, values);
+}
+
+/**
+ * Withdraw queued jobs. Rows a worker is claiming right now are skipped (not waited for): that
+ * worker's claim finds the step no longer QUEUED and drops the job (fencing), so no deadlock.
+ */
+export async function withdrawJobs(tx: Tx, jobIds: string[]): Promise<void> {
+  if (jobIds.length === 0) return;
+  await tx.query(
+    `UPDATE pgboss.job SET state = 'cancelled', completed_on = now()
+     WHERE name = $1 AND id IN (
+       SELECT id FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state < 'active' FOR UPDATE SKIP LOCKED
+     )`,
+    [STEP_QUEUE, jobIds],
+  );
+}
+
+export async function recomputeNeedsLeft(tx: Tx, runId: string): Promise<void> {
+  await tx.query(
+    `UPDATE step_runs s SET needs_left = (
+       SELECT count(*) FROM step_runs n
+       WHERE n.run_id = s.run_id AND n.step_id = ANY(s.needs)
+         AND n.status NOT IN ('SUCCEEDED','FAILED','SKIPPED','CANCELLED')
+     )
+     WHERE s.run_id = $1 AND s.status = 'PENDING'`,
+    [runId],
+  );
+}
+
+/** Steps held by workers that stopped heartbeating (or stopped cleanly without releasing them). */
+export async function lostSteps(tx: Tx, staleMs: number, limit = 500): Promise<{ id: string; run_id: string; attempt: number; job_id: string | null; worker_id: string | null }[]> {
+  return tx.query(
+    `SELECT s.id, s.run_id, s.attempt, s.job_id, s.worker_id
+     FROM step_runs s LEFT JOIN workers w ON w.id = s.worker_id
+     WHERE s.status = 'RUNNING'
+       AND (w.id IS NULL OR w.stopped_at IS NOT NULL OR w.heartbeat_at < now() - $1 * interval '1 millisecond')
+     LIMIT $2`,
+    [staleMs, limit],
+  );
+}
+
+/** QUEUED/RETRYING steps whose job is gone or finished: they would wait forever. */
+export async function orphanedQueuedSteps(tx: Tx): Promise<{ id: string; run_id: string }[]> {
+  return tx.query(
+    `SELECT s.id, s.run_id FROM step_runs s
+     JOIN runs r ON r.id = s.run_id AND r.status IN ('QUEUED','RUNNING')
+     LEFT JOIN pgboss.job j ON j.name = $1 AND j.id = s.job_id
+     WHERE s.status IN ('QUEUED','RETRYING')
+       AND (j.id IS NULL OR j.state IN ('completed','cancelled','failed')
+            OR (j.state = 'active' AND j.started_on < now() - interval '60 seconds'))`,
+    [STEP_QUEUE],
+  );
+}
+
+/** Live runs that may need a nudge: ready steps without jobs, or every step ended. */
+export async function runsToReconcile(tx: Tx): Promise<{ id: string }[]> {
+  return tx.query(
+    `SELECT r.id FROM runs r
+     WHERE (r.status IN ('QUEUED','RUNNING') AND (r.steps_done >= r.steps_total OR EXISTS (
+              SELECT 1 FROM step_runs s WHERE s.run_id = r.id AND s.status = 'PENDING' AND s.needs_left <= 0)))
+        OR (r.status IN ('PAUSING','CANCELLING') AND NOT EXISTS (
+              SELECT 1 FROM step_runs s WHERE s.run_id = r.id AND s.status = 'RUNNING'))`,
+  );
+}

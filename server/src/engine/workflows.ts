@@ -1,0 +1,92 @@
+import type { Sequelize } from 'sequelize';
+import { withTransaction } from '../db/tx.js';
+import type { WorkflowModel } from '../db/models/workflow.js';
+import type { Models } from '../db/models/index.js';
+import { SkeinError } from '../errors.js';
+import type { StepRegistry } from '../steps/registry.js';
+import { compileInputSchema, validateDefinition, type StepDefinition, type WorkflowDefinition } from './dag.js';
+import type { ValidateFunction } from 'ajv';
+
+/** A registered workflow version, with the lookups the engine needs, compiled once. */
+export interface CompiledWorkflow {
+  id: number;
+  name: string;
+  version: number;
+  definition: WorkflowDefinition;
+  steps: Map<string, StepDefinition>;
+  /** Direct dependents of each step. */
+  dependents: Map<string, string[]>;
+  /** Steps with no dependents: their outputs make the run's output. */
+  sinks: string[];
+  inputValidator?: ValidateFunction;
+}
+
+export function compileWorkflow(row: { id: number; name: string; version: number; definition: unknown }): CompiledWorkflow {
+  const definition = row.definition as WorkflowDefinition;
+  const steps = new Map(definition.steps.map((s) => [s.id, s]));
+  const dependents = new Map<string, string[]>(definition.steps.map((s) => [s.id, []]));
+  for (const s of definition.steps) for (const n of s.needs) dependents.get(n)?.push(s.id);
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    definition,
+    steps,
+    dependents,
+    sinks: definition.steps.filter((s) => dependents.get(s.id)!.length === 0).map((s) => s.id),
+    inputValidator: definition.inputSchema ? compileInputSchema(definition.inputSchema) : undefined,
+  };
+}
+
+/** Workflow versions never change once written, so a process-wide cache is always right. */
+const cache = new Map<number, CompiledWorkflow>();
+
+export function cachedWorkflow(row: { id: number; name: string; version: number; definition: unknown }): CompiledWorkflow {
+  let hit = cache.get(row.id);
+  if (!hit) {
+    hit = compileWorkflow(row);
+    cache.set(row.id, hit);
+  }
+  return hit;
+}
+
+export function clearWorkflowCache(): void {
+  cache.clear();
+}
+
+export interface RegisterResult {
+  workflow: WorkflowModel;
+  created: boolean;
+}
+
+/**
+ * Validate and store a definition. The same definition as the latest version returns that version;
+ * anything else becomes version N+1. Invalid definitions are refused whole with every fault.
+ */
+export async function registerWorkflow(sequelize: Sequelize, models: Models, registry: StepRegistry, raw: unknown): Promise<RegisterResult> {
+  const result = validateDefinition(raw, registry);
+  if (!result.ok) {
+    const summary = result.faults.slice(0, 5).map((f) => `${f.path || '(definition)'}: ${f.message}`).join('; ');
+    throw new SkeinError('INVALID_DEFINITION', `invalid workflow definition (${result.faults.length} fault${result.faults.length === 1 ? '' : 's'}): ${summary}`, {
+      faults: result.faults,
+    });
+  }
+  const { definition, checksum } = result;
+  return withTransaction(sequelize, async (tx) => {
+    // Serialise registrations of one name so versions never collide.
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('skein.workflow:' || $1))`, [definition.name]);
+    const latest = await models.Workflow.findOne({ where: { name: definition.name }, order: [['version', 'DESC']], transaction: tx.transaction });
+    if (latest && latest.checksum === checksum) return { workflow: latest, created: false };
+    const workflow = await models.Workflow.create(
+      {
+        name: definition.name,
+        version: (latest?.version ?? 0) + 1,
+        description: definition.description ?? null,
+        definition,
+        checksum,
+      },
+      { transaction: tx.transaction },
+    );
+    return { workflow, created: true };
+  });
+}

@@ -1,0 +1,130 @@
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError } from 'graphql';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { Context } from '../schema/builder.js';
+import { schema } from '../schema/index.js';
+import type { Logger } from '../logger.js';
+
+export interface YogaDeps extends Omit<Context, 'actor'> {
+  logger: Logger;
+  maxBodyBytes: number;
+  webDist?: string;
+  role: string;
+}
+
+type ServerCtx = Record<string, unknown>;
+
+/** Refuse oversized bodies before parsing them, as a GraphQL error with a stable code. */
+function bodyLimit(maxBytes: number): Plugin {
+  return {
+    onRequestParse({ request }) {
+      const length = Number(request.headers.get('content-length') ?? 0);
+      if (length > maxBytes) {
+        throw new GraphQLError(`request body is ${length} bytes; the limit is ${maxBytes}`, {
+          extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413 } },
+        });
+      }
+    },
+  };
+}
+
+/** The API as a value: GraphQL (+ GraphiQL) at /graphql, /health, /metrics and the SPA. No listening here. */
+export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'skein_' });
+  const runsGauge = new Gauge({
+    name: 'skein_runs',
+    help: 'Runs by status',
+    labelNames: ['status'],
+    registers: [registry],
+    collect: async () => {
+      const rows = (await deps.db.sequelize.query(`SELECT status, count(*)::int AS n FROM runs GROUP BY status`, { type: 'SELECT' as never })) as unknown as { status: string; n: number }[];
+      runsGauge.reset();
+      for (const r of rows) runsGauge.set({ status: r.status }, r.n);
+    },
+  });
+  const webDist = deps.webDist && existsSync(path.join(deps.webDist, 'index.html')) ? path.resolve(deps.webDist) : null;
+
+  const routes: Plugin = {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname === '/health') {
+        let db = true;
+        try {
+          await deps.db.sequelize.query('SELECT 1');
+        } catch {
+          db = false;
+        }
+        endResponse(Response.json({ ok: db, role: deps.role, db, bus: deps.bus.kind }, { status: db ? 200 : 503 }));
+        return;
+      }
+      if (url.pathname === '/metrics') {
+        endResponse(new fetchAPI.Response(await registry.metrics(), { headers: { 'content-type': registry.contentType } }));
+        return;
+      }
+      if (url.pathname.startsWith('/graphql') || request.method !== 'GET') return;
+      if (!webDist) {
+        endResponse(
+          new fetchAPI.Response(
+            '<!doctype html><title>Skein</title><p>The web app is not built (<code>npm run build</code>). GraphiQL is at <a href="/graphql">/graphql</a>.</p>',
+            { headers: { 'content-type': 'text/html; charset=utf-8' } },
+          ),
+        );
+        return;
+      }
+      endResponse(serveStatic(webDist, url.pathname, fetchAPI.Response));
+    },
+  };
+
+  return createYoga<ServerCtx, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: { title: 'Skein GraphiQL', subscriptionsProtocol: 'SSE' },
+    landingPage: false,
+    logging: {
+      debug: (...args) => deps.logger.debug(args.map(String).join(' ')),
+      info: (...args) => deps.logger.info(args.map(String).join(' ')),
+      warn: (...args) => deps.logger.warn(args.map(String).join(' ')),
+      error: (...args) => deps.logger.error({ err: args.find((a) => a instanceof Error) }, args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')),
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const original = (error as GraphQLError).originalError;
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+        deps.logger.error({ err: original ?? error }, 'unexpected error (masked)');
+        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+      },
+    },
+    plugins: [bodyLimit(deps.maxBodyBytes), routes],
+    context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, actor: 'anonymous' }),
+  });
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/** Files from the built SPA; any other path falls back to index.html (client-side routes). */
+function serveStatic(root: string, pathname: string, R: typeof Response): Response {
+  const rel = path.normalize(decodeURIComponent(pathname)).replace(/^(\.\.[/\\])+/, '');
+  let file = path.join(root, rel);
+  if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) file = path.join(root, 'index.html');
+  const ext = path.extname(file);
+  const immutable = rel.startsWith('/assets/');
+  return new R(readFileSync(file), {
+    headers: {
+      'content-type': TYPES[ext] ?? 'application/octet-stream',
+      'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    },
+  });
+}

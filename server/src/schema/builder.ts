@@ -1,0 +1,23 @@
+import SchemaBuilder from '@pothos/core';
+import type { Database } from '../db/sequelize.js';
+import type { Engine } from '../engine/engine.js';
+import type { Bus } from '../pubsub.js';
+
+/** What every resolver receives. `actor` is `anonymous` until auth exists. */
+export interface Context {
+  engine: Engine;
+  db: Database;
+  bus: Bus;
+  actor: string;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  Scalars: {
+    JSON: { Input: unknown; Output: unknown };
+    DateTime: { Input: Date; Output: Date | string };
+  };
+  DefaultFieldNullability: false;
+}>({
+  defaultFieldNullability: false,
+});

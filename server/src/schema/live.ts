@@ -1,0 +1,172 @@
+import type { RunModel } from '../db/models/run.js';
+import { isUuid } from '../engine/engine.js';
+import { notFound } from '../errors.js';
+import { runTopic, type RunEventMessage } from '../pubsub.js';
+import { builder, type Context } from './builder.js';
+import { eventsOf, RunEventRef } from './event.js';
+import { RunRef } from './run.js';
+
+/** A push queue consumed as an async iterator; `close` ends it. */
+class Channel<T> {
+  private items: T[] = [];
+  private waiter: (() => void) | null = null;
+  closed = false;
+
+  push(item: T): void {
+    if (this.closed) return;
+    this.items.push(item);
+    this.wake();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** Next batch of items, or null once closed; resolves early (empty) after `timeoutMs`. */
+  async take(timeoutMs: number): Promise<T[] | null> {
+    if (!this.items.length && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    if (this.closed) return null;
+    return this.items.splice(0);
+  }
+}
+
+/** With no live event for this long, look in Postgres anyway (covers a Redis outage). */
+const CATCH_UP_MS = 3_000;
+const REPLAY_PAGE = 1_000;
+
+async function assertRun(ctx: Context, runId: string): Promise<void> {
+  if (!isUuid(runId) || !(await ctx.db.models.Run.findByPk(runId, { attributes: ['id'] }))) throw notFound('run', runId);
+}
+
+/**
+ * Every event of a run after `afterSeq`, exactly once and in order: subscribe first, replay from
+ * Postgres, then go live, dropping what was already sent and filling any gap from Postgres.
+ */
+export async function* runEventStream(ctx: Context, runId: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<RunEventMessage> {
+  await assertRun(ctx, runId);
+  const live = new Channel<RunEventMessage>();
+  const unsubscribe = await ctx.bus.subscribe(runTopic(runId), ({ events }) => events.forEach((e) => live.push(e)));
+  const onAbort = () => live.close();
+  signal?.addEventListener('abort', onAbort);
+  let last = afterSeq;
+  try {
+    // Replay (and catch up) until Postgres has nothing newer.
+    const catchUp = async function* (until?: number) {
+      for (;;) {
+        const page = await eventsOf(ctx, runId, last, REPLAY_PAGE, until);
+        for (const e of page) {
+          last = e.seq;
+          yield e;
+        }
+        if (page.length < REPLAY_PAGE) return;
+      }
+    };
+    yield* catchUp();
+    for (;;) {
+      const batch = await live.take(CATCH_UP_MS);
+      if (batch === null) return;
+      if (batch.length === 0) {
+        yield* catchUp();
+        continue;
+      }
+      batch.sort((a, b) => a.seq - b.seq);
+      for (const e of batch) {
+        if (e.seq <= last) continue;
+        if (e.seq > last + 1) yield* catchUp(e.seq);
+        if (e.seq <= last) continue;
+        last = e.seq;
+        yield e;
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    live.close();
+    unsubscribe();
+  }
+}
+
+/** The run after each change (coalesced: at most one fetch per `everyMs`). */
+async function* runStream(ctx: Context, runId: string): AsyncGenerator<RunModel> {
+  await assertRun(ctx, runId);
+  const changes = new Channel<number>();
+  const unsubscribe = await ctx.bus.subscribe(runTopic(runId), ({ events }) => changes.push(events.length));
+  try {
+    let run = await ctx.db.models.Run.findByPk(runId);
+    if (run) yield run;
+    for (;;) {
+      const batch = await changes.take(CATCH_UP_MS * 10);
+      if (batch === null) return;
+      const fresh = await ctx.db.models.Run.findByPk(runId);
+      if (!fresh) return;
+      if (!run || batch.length || fresh.updatedAt.getTime() !== run.updatedAt.getTime()) {
+        run = fresh;
+        yield fresh;
+      }
+      await sleep(100);
+    }
+  } finally {
+    changes.close();
+    unsubscribe();
+  }
+}
+
+/** Runs whose status or progress changed, coalesced to a few per second. */
+async function* runsStream(ctx: Context): AsyncGenerator<RunModel> {
+  const changed = new Channel<string>();
+  const unsubscribe = await ctx.bus.subscribe('runs', ({ runId }) => changed.push(runId));
+  try {
+    for (;;) {
+      const batch = await changed.take(60_000);
+      if (batch === null) return;
+      const ids = [...new Set(batch)];
+      if (!ids.length) continue;
+      const runs = await ctx.db.models.Run.findAll({ where: { id: ids } });
+      for (const r of runs) yield r;
+      await sleep(250);
+    }
+  } finally {
+    changed.close();
+    unsubscribe();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+builder.subscriptionType({});
+builder.subscriptionFields((t) => ({
+  runEvents: t.field({
+    type: RunEventRef,
+    description: 'Stored events after afterSeq, then live: no gaps, no duplicates. Resubscribe with the last seq you saw.',
+    args: { runId: t.arg.id({ required: true }), afterSeq: t.arg.int() },
+    subscribe: (_r, args, ctx) => runEventStream(ctx, String(args.runId), args.afterSeq ?? 0),
+    resolve: (event: RunEventMessage) => event,
+  }),
+  runUpdated: t.field({
+    type: RunRef,
+    description: 'The run now, then after each change.',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: (_r, args, ctx) => runStream(ctx, String(args.id)),
+    resolve: (run: RunModel) => run,
+  }),
+  runsChanged: t.field({
+    type: RunRef,
+    description: "Any run's status or progress changed (coalesced); feeds lists.",
+    subscribe: (_r, _a, ctx) => runsStream(ctx),
+    resolve: (run: RunModel) => run,
+  }),
+}));
