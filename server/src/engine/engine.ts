@@ -137,7 +137,8 @@ export class Engine {
       return (await Run.findByPk(runId))!;
     } catch (err) {
       // Two callers with one idempotency key: the unique index lets one win; return its run.
-      if (key && (err as { parent?: { code?: string } }).parent?.code === '23505') {
+      const code = (err as { code?: string; parent?: { code?: string } }).code ?? (err as { parent?: { code?: string } }).parent?.code;
+      if (key && code === '23505') {
         const existing = await Run.findOne({ where: { workflowName: wf.name, idempotencyKey: key } });
         if (existing) return existing;
       }

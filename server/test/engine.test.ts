@@ -1,0 +1,284 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dropDatabase, getRun, register, runEvents, start, startTestApp, stepOf, testDatabaseUrl, waitFor, waitForRun, waitForStep, type TestApp,
+} from './support.js';
+
+let app: TestApp;
+const dbUrl = testDatabaseUrl('engine');
+
+beforeAll(async () => {
+  app = await startTestApp({ databaseUrl: dbUrl, env: { WORKER_CONCURRENCY: '8' } });
+});
+afterAll(async () => {
+  await app?.stop();
+  await dropDatabase(dbUrl);
+});
+
+const sleep = (id: string, ms: number, needs: string[] = [], extra: Record<string, unknown> = {}) => ({ id, type: 'sleep', needs, with: { ms }, ...extra });
+
+describe('scheduling', () => {
+  it('runs a diamond with outputs flowing from needs to dependents', async () => {
+    await register(app, {
+      name: 'diamond',
+      steps: [
+        { id: 'a', type: 'transform', with: { expression: '{ "n": input.n }' } },
+        { id: 'b', type: 'transform', needs: ['a'], with: { expression: 'steps.a.output.n * 2' } },
+        { id: 'c', type: 'transform', needs: ['a'], with: { expression: 'steps.a.output.n + 1' } },
+        { id: 'd', type: 'transform', needs: ['b', 'c'], with: { expression: 'steps.b.output + steps.c.output' } },
+      ],
+    });
+    const id = await start(app, 'diamond', { n: 5 });
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepOf(run, 'b').output).toBe(10);
+    expect(stepOf(run, 'c').output).toBe(6);
+    expect(stepOf(run, 'd').output).toBe(16);
+    expect(run.output).toEqual({ d: 16 });
+    expect(run.progress).toBe(1);
+    // Every event has the next seq: no gaps, starting at 1.
+    const events = await runEvents(app, id);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events[0].type).toBe('RUN_CREATED');
+    expect(events.at(-1)!.type).toBe('RUN_SUCCEEDED');
+  });
+
+  it('runs independent branches at the same time and joins after both', async () => {
+    await register(app, { name: 'parallel', steps: [sleep('left', 600), sleep('right', 600), { id: 'join', type: 'noop', needs: ['left', 'right'] }] });
+    const run = await waitForRun(app, await start(app, 'parallel'), ['SUCCEEDED', 'FAILED']);
+    const [l, r, j] = ['left', 'right', 'join'].map((s) => stepOf(run, s));
+    const t = (x: string | null) => new Date(x!).getTime();
+    // The two branches overlap in time; the join starts after both ended.
+    expect(t(l.startedAt)).toBeLessThan(t(r.finishedAt));
+    expect(t(r.startedAt)).toBeLessThan(t(l.finishedAt));
+    expect(t(j.startedAt)).toBeGreaterThanOrEqual(Math.max(t(l.finishedAt), t(r.finishedAt)));
+  });
+
+  it('skips a step whose `if` is false, skips its dependents with the reason, and runs allDone steps', async () => {
+    await register(app, {
+      name: 'conditional',
+      steps: [
+        { id: 'count', type: 'transform', with: { expression: 'input.count' } },
+        { id: 'publish', type: 'noop', needs: ['count'], if: 'steps.count.output > 0' },
+        { id: 'after-publish', type: 'noop', needs: ['publish'] },
+        { id: 'notify', type: 'noop', needs: ['after-publish'], trigger: 'allDone' },
+      ],
+    });
+    const run = await waitForRun(app, await start(app, 'conditional', { count: 0 }), ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepOf(run, 'publish').status).toBe('SKIPPED');
+    expect(stepOf(run, 'publish').skipReason).toMatch(/if .* was false/);
+    expect(stepOf(run, 'after-publish').status).toBe('SKIPPED');
+    expect(stepOf(run, 'after-publish').skipReason).toBe('need publish was skipped');
+    expect(stepOf(run, 'notify').status).toBe('SUCCEEDED');
+
+    const ran = await waitForRun(app, await start(app, 'conditional', { count: 3 }), ['SUCCEEDED', 'FAILED']);
+    expect(stepOf(ran, 'publish').status).toBe('SUCCEEDED');
+  });
+});
+
+describe('failures and retries', () => {
+  it('retries a transient failure to success, recording every attempt', async () => {
+    await register(app, { name: 'flaky', steps: [{ id: 'f', type: 'fail', with: { times: 2 }, retry: { limit: 3, delayMs: 50, backoff: 'exponential' } }] });
+    const run = await waitForRun(app, await start(app, 'flaky'), ['SUCCEEDED', 'FAILED']);
+    const f = stepOf(run, 'f');
+    expect(run.status).toBe('SUCCEEDED');
+    expect(f.attempt).toBe(3);
+    expect(f.maxAttempts).toBe(4);
+    expect(f.output).toEqual({ attempt: 3 });
+    expect(f.attempts.map((a) => [a.attempt, a.status, a.error?.code ?? null])).toEqual([
+      [1, 'FAILED', 'HANDLER_ERROR'],
+      [2, 'FAILED', 'HANDLER_ERROR'],
+      [3, 'SUCCEEDED', null],
+    ]);
+    const types = (await runEvents(app, run.id)).filter((e) => e.stepId === 'f').map((e) => e.type);
+    expect(types.filter((t) => t === 'STEP_RETRYING')).toHaveLength(2);
+  });
+
+  it('fails a permanent error at once, skips its dependents and lets independent branches finish', async () => {
+    await register(app, {
+      name: 'permanent',
+      steps: [
+        { id: 'bad', type: 'fail', with: { permanent: true, message: 'bad request' }, retry: { limit: 5, delayMs: 10 } },
+        { id: 'downstream', type: 'noop', needs: ['bad'] },
+        sleep('independent', 300),
+        { id: 'after-independent', type: 'noop', needs: ['independent'] },
+      ],
+    });
+    const run = await waitForRun(app, await start(app, 'permanent'), ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toMatchObject({ stepId: 'bad', code: 'PERMANENT' });
+    expect(stepOf(run, 'bad').attempts).toHaveLength(1);
+    expect(stepOf(run, 'bad').error).toMatchObject({ code: 'PERMANENT', message: 'bad request' });
+    expect(stepOf(run, 'downstream').status).toBe('SKIPPED');
+    expect(stepOf(run, 'downstream').skipReason).toBe('need bad failed');
+    expect(stepOf(run, 'after-independent').status).toBe('SUCCEEDED');
+  });
+
+  it('aborts a step at its timeout and retries it as a retryable failure', async () => {
+    await register(app, { name: 'timeout', steps: [{ id: 'slow', type: 'sleep', with: { ms: 10_000 }, timeoutMs: 200, retry: { limit: 1, delayMs: 10 } }] });
+    const run = await waitForRun(app, await start(app, 'timeout'), ['SUCCEEDED', 'FAILED']);
+    const slow = stepOf(run, 'slow');
+    expect(run.status).toBe('FAILED');
+    expect(slow.attempts.map((a) => a.error?.code)).toEqual(['TIMEOUT', 'TIMEOUT']);
+    expect(slow.error?.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('retryRun re-runs only what did not succeed, and attempt numbers go on counting', async () => {
+    await register(app, {
+      name: 'retry-run',
+      steps: [
+        { id: 'first', type: 'noop' },
+        { id: 'flaky', type: 'fail', needs: ['first'], with: { times: 1 } },
+        { id: 'last', type: 'noop', needs: ['flaky'] },
+      ],
+    });
+    const id = await start(app, 'retry-run');
+    const failed = await waitForRun(app, id, ['FAILED']);
+    expect(stepOf(failed, 'last').status).toBe('SKIPPED');
+    const retried = await app.ok<{ retryRun: { status: string } }>(`mutation($id: ID!) { retryRun(id: $id, reason: "fixed it") { status } }`, { id });
+    expect(retried.retryRun.status).toBe('RUNNING');
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(stepOf(run, 'first').attempt).toBe(1);
+    expect(stepOf(run, 'first').attempts).toHaveLength(1);
+    expect(stepOf(run, 'flaky').attempt).toBe(2);
+    expect(stepOf(run, 'flaky').attempts.map((a) => a.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(stepOf(run, 'last').attempt).toBe(1);
+    const events = await runEvents(app, id);
+    expect(events.find((e) => e.type === 'RUN_RETRIED')).toMatchObject({ actor: 'anonymous', message: 'fixed it' });
+  });
+});
+
+describe('run control', () => {
+  it('pauses mid-run (running steps finish, nothing new starts), then resumes with no step run twice', async () => {
+    await register(app, { name: 'pausable', steps: [sleep('one', 700), sleep('two', 200, ['one']), sleep('three', 200, ['two'])] });
+    const id = await start(app, 'pausable');
+    await waitForStep(app, id, 'one', ['RUNNING']);
+    const paused = await app.ok<{ pauseRun: { status: string } }>(`mutation($id: ID!) { pauseRun(id: $id, reason: "lunch") { status } }`, { id });
+    expect(paused.pauseRun.status).toBe('PAUSING');
+    const held = await waitForRun(app, id, ['PAUSED']);
+    expect(stepOf(held, 'one').status).toBe('SUCCEEDED');
+    expect(stepOf(held, 'two').status).toBe('PENDING');
+    // Held: nothing starts while paused.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(stepOf(await getRun(app, id), 'two').status).toBe('PENDING');
+    await app.ok(`mutation($id: ID!) { resumeRun(id: $id) { status } }`, { id });
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.steps.map((s) => s.attempts.length)).toEqual([1, 1, 1]);
+    const types = (await runEvents(app, id)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['RUN_PAUSING', 'RUN_PAUSED', 'RUN_RESUMED', 'RUN_SUCCEEDED']));
+  });
+
+  it('withdraws queued jobs on pause and schedules them again on resume', async () => {
+    const steps = [sleep('gate', 400), ...Array.from({ length: 12 }, (_, i) => sleep(`w${i}`, 300, ['gate']))];
+    await register(app, { name: 'pause-queued', steps });
+    const id = await start(app, 'pause-queued');
+    // Concurrency 8 < 12: once the gate ends, some steps run and the rest wait queued.
+    await waitFor(async () => (await getRun(app, id)).steps.some((s) => s.status === 'RUNNING' && s.stepId !== 'gate'), 'fan-out running');
+    await app.ok(`mutation($id: ID!) { pauseRun(id: $id) { status } }`, { id });
+    const held = await waitForRun(app, id, ['PAUSED']);
+    expect(held.steps.filter((s) => s.status === 'QUEUED')).toHaveLength(0);
+    expect(held.steps.some((s) => s.status === 'PENDING')).toBe(true);
+    await app.ok(`mutation($id: ID!) { resumeRun(id: $id) { status } }`, { id });
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.steps.every((s) => s.attempts.length === 1)).toBe(true);
+  });
+
+  it('cancels: running handlers are aborted through their signal, the rest never run', async () => {
+    await register(app, { name: 'cancellable', steps: [sleep('long', 30_000), sleep('after', 10, ['long'])] });
+    const id = await start(app, 'cancellable');
+    await waitForStep(app, id, 'long', ['RUNNING']);
+    const res = await app.ok<{ cancelRun: { status: string } }>(`mutation($id: ID!) { cancelRun(id: $id, reason: "wrong input") { status } }`, { id });
+    expect(res.cancelRun.status).toBe('CANCELLING');
+    const run = await waitForRun(app, id, ['CANCELLED'], 10_000);
+    expect(stepOf(run, 'long').status).toBe('CANCELLED');
+    expect(stepOf(run, 'long').attempts[0].error?.code).toBe('CANCELLED');
+    expect(stepOf(run, 'after').status).toBe('CANCELLED');
+    expect(stepOf(run, 'after').attempts).toHaveLength(0);
+  });
+
+  it('decides approval steps: approve succeeds with who and comment, reject fails permanently', async () => {
+    await register(app, {
+      name: 'approvals',
+      steps: [{ id: 'review', type: 'approval', with: { prompt: 'Ship it?' } }, { id: 'ship', type: 'noop', needs: ['review'] }],
+    });
+    const yes = await start(app, 'approvals');
+    await waitForStep(app, yes, 'review', ['WAITING']);
+    const approved = await app.ok<{ approveStep: { status: string; output: unknown } }>(
+      `mutation($r: ID!) { approveStep(runId: $r, stepId: "review", approved: true, comment: "lgtm") { status output } }`,
+      { r: yes },
+    );
+    expect(approved.approveStep).toEqual({ status: 'SUCCEEDED', output: { approved: true, comment: 'lgtm', by: 'anonymous' } });
+    expect((await waitForRun(app, yes, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+
+    const no = await start(app, 'approvals');
+    await waitForStep(app, no, 'review', ['WAITING']);
+    await app.ok(`mutation($r: ID!) { approveStep(runId: $r, stepId: "review", approved: false, comment: "not today") { status } }`, { r: no });
+    const run = await waitForRun(app, no, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('FAILED');
+    expect(stepOf(run, 'review').error).toMatchObject({ code: 'REJECTED', message: 'rejected: not today' });
+    expect(stepOf(run, 'ship').status).toBe('SKIPPED');
+    // Deciding twice is an illegal transition, not a silent no-op.
+    const again = await app.gql(`mutation($r: ID!) { approveStep(runId: $r, stepId: "review", approved: true) { status } }`, { r: no });
+    expect(again.errors?.[0].extensions?.code).toBe('ILLEGAL_TRANSITION');
+  });
+
+  it('returns the same run for the same idempotency key', async () => {
+    await register(app, { name: 'idem', steps: [{ id: 'x', type: 'noop' }] });
+    const [a, b] = await Promise.all([start(app, 'idem', { v: 1 }, 'key-1'), start(app, 'idem', { v: 1 }, 'key-1')]);
+    expect(a).toBe(b);
+    expect(await start(app, 'idem', { v: 1 }, 'key-1')).toBe(a);
+    expect(await start(app, 'idem', { v: 1 }, 'key-2')).not.toBe(a);
+  });
+
+  it('refuses illegal transitions and unknown ids with stable codes', async () => {
+    await register(app, { name: 'quick', steps: [{ id: 'x', type: 'noop' }] });
+    const id = await start(app, 'quick');
+    await waitForRun(app, id, ['SUCCEEDED']);
+    for (const m of ['pauseRun', 'resumeRun', 'cancelRun', 'retryRun']) {
+      const r = await app.gql(`mutation($id: ID!) { ${m}(id: $id) { status } }`, { id });
+      expect(r.errors?.[0].extensions).toMatchObject({ code: 'ILLEGAL_TRANSITION', status: 'SUCCEEDED' });
+    }
+    const missing = await app.gql(`mutation { pauseRun(id: "00000000-0000-0000-0000-000000000000") { status } }`);
+    expect(missing.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const garbage = await app.gql(`mutation { cancelRun(id: "not-a-uuid") { status } }`);
+    expect(garbage.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const noWorkflow = await app.gql(`mutation { startRun(workflow: "nope") { id } }`);
+    expect(noWorkflow.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const noStep = await app.gql(`mutation($id: ID!) { approveStep(runId: $id, stepId: "ghost", approved: true) { status } }`, { id });
+    expect(noStep.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('checks input against the inputSchema', async () => {
+    await register(app, {
+      name: 'typed-input',
+      inputSchema: { type: 'object', required: ['day'], properties: { day: { type: 'string', format: 'date' } } },
+      steps: [{ id: 'x', type: 'noop' }],
+    });
+    const bad = await app.gql(`mutation { startRun(workflow: "typed-input", input: { day: 5 }) { id } }`);
+    expect(bad.errors?.[0].extensions?.code).toBe('INVALID_INPUT');
+    const runsBefore = await app.ok<{ runs: { totalCount: number } }>(`{ runs(workflow: "typed-input") { totalCount } }`);
+    expect(runsBefore.runs.totalCount).toBe(0);
+    await start(app, 'typed-input', { day: '2026-11-23' });
+  });
+});
+
+describe('fencing and repair', () => {
+  it('ignores a result from an attempt that is no longer current', async () => {
+    await register(app, { name: 'fenced', steps: [sleep('s', 1500)] });
+    const id = await start(app, 'fenced');
+    const running = await waitForStep(app, id, 's', ['RUNNING']);
+    const step = await app.db.models.StepRun.findOne({ where: { runId: id, stepId: 's' } });
+    // A worker presumed dead reports attempt 1 late, after the step moved to another attempt/job.
+    const late = await app.engine.finishAttempt({ runId: id, stepRunId: step!.id, attempt: 1, jobId: '00000000-0000-0000-0000-000000000001' }, { ok: true, output: 'stale' });
+    expect(late).toBe('fenced');
+    const wrongAttempt = await app.engine.finishAttempt({ runId: id, stepRunId: step!.id, attempt: 7, jobId: step!.jobId! }, { ok: true, output: 'stale' });
+    expect(wrongAttempt).toBe('fenced');
+    expect(stepOf(await getRun(app, id), 's').status).toBe('RUNNING');
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(stepOf(run, 's').output).toEqual({ sleptMs: 1500 });
+    expect(running.status).toBe('RUNNING');
+  });
+});
