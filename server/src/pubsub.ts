@@ -31,7 +31,7 @@ export interface Topics {
 }
 
 export type TopicName = keyof Topics & string;
-type Payload<T extends TopicName> = T extends `run:${string}` ? Topics[`run:${string}`] : Topics[T];
+export type Payload<T extends TopicName> = T extends `run:${string}` ? Topics[`run:${string}`] : Topics[T];
 
 /** The event bus between processes: Redis pub/sub in deployments, in-process for one-process use. */
 export interface Bus {
@@ -73,6 +73,16 @@ export class RedisBus implements Bus {
         down = false;
       });
     }
+    // graphql-redis-subscriptions does not handle the promise of these calls; on a closed or
+    // broken connection they would reject unhandled. Unsubscribing then is moot anyway.
+    for (const method of ['unsubscribe', 'punsubscribe'] as const) {
+      const original = this.subscriber[method].bind(this.subscriber) as (...args: unknown[]) => Promise<unknown>;
+      (this.subscriber as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        const result = original(...args);
+        result.catch(() => undefined);
+        return result;
+      };
+    }
     this.pubsub = new RedisPubSub({ publisher: this.publisher, subscriber: this.subscriber });
   }
 
@@ -86,7 +96,12 @@ export class RedisBus implements Bus {
 
   async subscribe<T extends TopicName>(topic: T, handler: (payload: Payload<T>) => void): Promise<() => void> {
     const id = await this.pubsub.subscribe(this.prefix + topic, handler as (msg: unknown) => void);
-    return () => this.pubsub.unsubscribe(id);
+    let subscribed = true;
+    return () => {
+      if (!subscribed) return;
+      subscribed = false;
+      this.pubsub.unsubscribe(id);
+    };
   }
 
   /** Resolves when the subscriber connection is ready (or rejects after `ms`). */

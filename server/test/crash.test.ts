@@ -26,7 +26,9 @@ beforeAll(async () => {
   // The API alone: steps only run in the worker processes this file spawns.
   api = await startTestApp({ databaseUrl: dbUrl, role: 'server' });
 });
-afterEach(async () => {
+afterEach(async (ctx) => {
+  // On failure, show what the worker processes said.
+  if (ctx.task.result?.state === 'fail') for (const c of children) process.stderr.write(`--- worker ${c.pid} output:\n${c.output().slice(-4000)}\n`);
   for (const c of children.splice(0)) {
     if (c.exitCode === null && c.signalCode === null) {
       c.kill('SIGKILL');

@@ -3,13 +3,17 @@ import { Sequelize } from 'sequelize';
 import { SequelizeStorage, Umzug } from 'umzug';
 import type { Logger } from '../logger.js';
 import * as m001 from './migrations/001-initial.js';
+import * as m002 from './migrations/002-progress-coalescing.js';
 import { initModels, type Models } from './models/index.js';
 
 // Bigint counts (COUNT(*)) arrive as strings; int8 ids are never above 2^53 here.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
 /** Numbered migrations, in order. Add a file under migrations/ and list it here. */
-const migrations = [{ name: '001-initial', ...m001 }];
+const migrations = [
+  { name: '001-initial', ...m001 },
+  { name: '002-progress-coalescing', ...m002 },
+];
 
 /** Arbitrary but fixed: every Skein process migrating one database takes this advisory lock. */
 const MIGRATION_LOCK = 0x736b65696e; // "skein"

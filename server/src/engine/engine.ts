@@ -379,19 +379,31 @@ export class Engine {
     });
   }
 
-  /** Store a step's latest progress (the worker throttles calls) as an event. */
-  async recordProgress(claim: Pick<Claim, 'runId' | 'stepRunId' | 'stepId' | 'attempt'>, fraction: number, message: string | null): Promise<void> {
-    await withTransaction(this.sequelize, async (tx) => {
+  /**
+   * Store a step's latest progress. The step row always gets it; an event (with a seq) is stored
+   * at most every 100 ms per run, so subscribers see at most 10 progress updates a second per run.
+   * Returns 'coalesced' when no event was stored: the caller sends the latest value again shortly.
+   */
+  async recordProgress(claim: Pick<Claim, 'runId' | 'stepRunId' | 'stepId' | 'attempt'>, fraction: number, message: string | null): Promise<'stored' | 'coalesced' | 'stale'> {
+    return withTransaction(this.sequelize, async (tx) => {
       const rows = await tx.query(
         `UPDATE step_runs SET progress = $3, progress_message = $4, updated_at = now()
          WHERE id = $1 AND attempt = $2 AND status = 'RUNNING' RETURNING id`,
         [claim.stepRunId, claim.attempt, fraction, message],
       );
-      if (rows.length === 0) return;
+      if (rows.length === 0) return 'stale';
+      const due = await tx.query(
+        `UPDATE runs SET progress_event_at = clock_timestamp()
+         WHERE id = $1 AND (progress_event_at IS NULL OR progress_event_at < clock_timestamp() - interval '100 milliseconds')
+         RETURNING id`,
+        [claim.runId],
+      );
+      if (due.length === 0) return 'coalesced';
       const batch = new EventBatch(claim.runId);
       batch.add({ type: 'STEP_PROGRESS', stepId: claim.stepId, progress: fraction, attempt: claim.attempt, message });
       batch.statusChanged = true;
       await batch.flush(tx, this.bus, () => 'RUNNING');
+      return 'stored';
     });
   }
 

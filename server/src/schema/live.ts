@@ -1,7 +1,7 @@
 import type { RunModel } from '../db/models/run.js';
 import { isUuid } from '../engine/engine.js';
 import { notFound } from '../errors.js';
-import { runTopic, type RunEventMessage } from '../pubsub.js';
+import { runTopic, type Payload, type RunEventMessage, type TopicName } from '../pubsub.js';
 import { builder, type Context } from './builder.js';
 import { eventsOf, RunEventRef } from './event.js';
 import { RunRef } from './run.js';
@@ -49,6 +49,18 @@ class Channel<T> {
 const CATCH_UP_MS = 3_000;
 const REPLAY_PAGE = 1_000;
 
+/**
+ * Subscribe on the bus; when the bus is down, go on without it: every stream also catches up from
+ * Postgres when it has been quiet, so a subscriber misses nothing, it only hears of it later.
+ */
+async function subscribeOrPoll<T extends TopicName>(ctx: Context, topic: T, handler: (payload: Payload<T>) => void): Promise<() => void> {
+  try {
+    return await ctx.bus.subscribe(topic, handler);
+  } catch {
+    return () => undefined;
+  }
+}
+
 async function assertRun(ctx: Context, runId: string): Promise<void> {
   if (!isUuid(runId) || !(await ctx.db.models.Run.findByPk(runId, { attributes: ['id'] }))) throw notFound('run', runId);
 }
@@ -60,7 +72,7 @@ async function assertRun(ctx: Context, runId: string): Promise<void> {
 export async function* runEventStream(ctx: Context, runId: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<RunEventMessage> {
   await assertRun(ctx, runId);
   const live = new Channel<RunEventMessage>();
-  const unsubscribe = await ctx.bus.subscribe(runTopic(runId), ({ events }) => events.forEach((e) => live.push(e)));
+  const unsubscribe = await subscribeOrPoll(ctx, runTopic(runId), ({ events }) => events.forEach((e) => live.push(e)));
   const onAbort = () => live.close();
   signal?.addEventListener('abort', onAbort);
   let last = afterSeq;
@@ -104,7 +116,7 @@ export async function* runEventStream(ctx: Context, runId: string, afterSeq: num
 async function* runStream(ctx: Context, runId: string): AsyncGenerator<RunModel> {
   await assertRun(ctx, runId);
   const changes = new Channel<number>();
-  const unsubscribe = await ctx.bus.subscribe(runTopic(runId), ({ events }) => changes.push(events.length));
+  const unsubscribe = await subscribeOrPoll(ctx, runTopic(runId), ({ events }) => changes.push(events.length));
   try {
     let run = await ctx.db.models.Run.findByPk(runId);
     if (run) yield run;
@@ -128,7 +140,7 @@ async function* runStream(ctx: Context, runId: string): AsyncGenerator<RunModel>
 /** Runs whose status or progress changed, coalesced to a few per second. */
 async function* runsStream(ctx: Context): AsyncGenerator<RunModel> {
   const changed = new Channel<string>();
-  const unsubscribe = await ctx.bus.subscribe('runs', ({ runId }) => changed.push(runId));
+  const unsubscribe = await subscribeOrPoll(ctx, 'runs', ({ runId }) => changed.push(runId));
   try {
     for (;;) {
       const batch = await changed.take(60_000);

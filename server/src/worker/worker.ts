@@ -77,13 +77,13 @@ export class Worker {
       this.engine.local.off('wakeAt', onWakeAt);
       this.engine.local.off('abort', onAbort);
     });
-    this.unsubscribers.push(await this.engine.bus.subscribe('wake', ({ at }) => this.pokeAt(at)));
-    this.unsubscribers.push(await this.engine.bus.subscribe('abort', ({ stepRunIds, reason }) => this.abortSteps(stepRunIds, reason)));
     this.timers.push(setInterval(() => this.track(this.heartbeat()), this.config.HEARTBEAT_MS));
     this.timers.push(setInterval(() => this.track(this.maintain()), this.config.HEARTBEAT_MS));
     this.timers.push(setInterval(() => this.track(this.reconcile()), 60_000));
-    await this.reconcile();
+    // Work starts at once and never waits for the bus: polling moves everything without it.
     this.loopDone = this.loop();
+    this.track(this.subscribeBus());
+    this.track(this.reconcile());
     this.logger.info({ worker: this.id, concurrency: this.config.WORKER_CONCURRENCY }, 'worker started');
   }
 
@@ -109,6 +109,25 @@ export class Worker {
     await Promise.allSettled([...this.tracked]);
     await this.engine.db.models.Worker.update({ stoppedAt: new Date(), running: 0 }, { where: { id: this.id } }).catch(() => undefined);
     this.logger.info({ worker: this.id }, 'worker stopped');
+  }
+
+  /** Wake-ups and cancel signals from other processes; retried in the background while the bus is down. */
+  private async subscribeBus(): Promise<void> {
+    const { bus } = this.engine;
+    let wake: (() => void) | null = null;
+    let abort: (() => void) | null = null;
+    while (!this.stopping) {
+      try {
+        wake ??= await bus.subscribe('wake', ({ at }) => this.pokeAt(at));
+        abort ??= await bus.subscribe('abort', ({ stepRunIds, reason }) => this.abortSteps(stepRunIds, reason));
+        this.unsubscribers.push(wake, abort);
+        if (this.stopping) for (const u of [wake, abort]) u();
+        return;
+      } catch (err) {
+        this.logger.warn({ err: (err as Error).message }, 'bus unavailable; polling until it is back');
+        await delay(2_000);
+      }
+    }
   }
 
   poke(): void {
@@ -303,7 +322,14 @@ class Reporter {
     if (!p) return;
     this.pendingProgress = null;
     this.lastProgressAt = Date.now();
-    this.enqueue(() => this.engine.recordProgress(this.claim, p.fraction, p.message));
+    this.enqueue(async () => {
+      const result = await this.engine.recordProgress(this.claim, p.fraction, p.message);
+      // Coalesced with other steps of the run: send the latest value again unless a newer one comes.
+      if (result === 'coalesced' && !this.closed) {
+        this.pendingProgress ??= p;
+        this.progressTimer ??= setTimeout(() => this.flushProgress(), 120);
+      }
+    });
   }
 
   private flushLogs(): void {
