@@ -10,6 +10,8 @@ import { ensureDatabaseExists, migrate, openDatabase, type Database } from './db
 import { Engine } from './engine/engine.js';
 import { startBoss } from './engine/queue.js';
 import { buildYoga } from './http/yoga.js';
+import { RunFeeds } from './live/run-feed.js';
+import { eventsOf } from './schema/event.js';
 import type { Logger } from './logger.js';
 import { LocalBus, RedisBus, type Bus } from './pubsub.js';
 import { loadUserSteps, StepRegistry } from './steps/registry.js';
@@ -58,7 +60,13 @@ export async function startApp(config: Config, role: Role, logger: Logger, opts:
   }
 
   if (role !== 'worker') {
-    const yoga = buildYoga({ engine, db, bus, logger, maxBodyBytes: config.MAX_BODY_BYTES, webDist: config.WEB_DIST, role });
+    const feeds = new RunFeeds(
+      bus,
+      (runId, afterSeq, limit, beforeSeq) => eventsOf({ db }, runId, afterSeq, limit, beforeSeq),
+      async (runId) => (await db.models.Run.findByPk(runId, { attributes: ['lastSeq'] }))?.lastSeq ?? 0,
+      logger,
+    );
+    const yoga = buildYoga({ engine, db, bus, feeds, logger, maxBodyBytes: config.MAX_BODY_BYTES, webDist: config.WEB_DIST, role });
     const server = createServer(yoga);
     const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
     useServer(

@@ -61,7 +61,9 @@ export class RedisBus implements Bus {
       retryStrategy: (times: number) => Math.min(times * 200, 2000),
     };
     this.publisher = new Redis(url, options);
-    this.subscriber = new Redis(url, options);
+    // The ready check sends INFO, which a connection already in subscriber mode may not send
+    // (it fails the connection: ioredis#2037); the subscriber needs no ready check.
+    this.subscriber = new Redis(url, { ...options, enableReadyCheck: false });
     for (const [name, conn] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
       let down = false;
       conn.on('error', (err: Error) => {

@@ -333,6 +333,28 @@ describe('queues, workers and step types', () => {
   });
 });
 
+describe('errors', () => {
+  it('refuses input Postgres cannot store (U+0000) with BAD_USER_INPUT, writes nothing, and stays up', async () => {
+    await register(app, { name: 'masked', steps: [{ id: 'a', type: 'noop' }] });
+    const count = async () => (await app.ok<{ runs: { totalCount: number } }>(`{ runs(workflow: "masked") { totalCount } }`)).runs.totalCount;
+    const before = await count();
+    const res = await app.gql(`mutation($i: JSON) { startRun(workflow: "masked", input: $i) { id } }`, { i: { s: 'a\u0000b' } });
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors![0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(res.errors![0].message).toMatch(/U\+0000/);
+    expect(await count()).toBe(before);
+    const def = await app.gql(`mutation($d: JSON!) { registerWorkflow(definition: $d) { version } }`, { d: { name: 'nul', description: 'a\u0000b', steps: [{ id: 'a', type: 'noop' }] } });
+    expect(def.errors?.[0].extensions?.code).toBe('INVALID_DEFINITION');
+    expect(await start(app, 'masked', { s: 'fine' })).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('answers workflow(name, version: 0) with null (or BAD_USER_INPUT), not the latest version', async () => {
+    const res = await app.gql<{ workflow: { version: number } | null }>(`{ workflow(name: "versioned", version: 0) { version } }`);
+    const refused = res.errors?.[0]?.extensions?.code === 'BAD_USER_INPUT';
+    expect(refused || res.data?.workflow === null, JSON.stringify(res)).toBe(true);
+  });
+});
+
 describe('HTTP endpoints', () => {
   it('serves GraphiQL at GET /graphql to a browser', async () => {
     const res = await fetch(app.url, { headers: { accept: 'text/html' } });
@@ -341,7 +363,12 @@ describe('HTTP endpoints', () => {
     expect((await res.text()).toLowerCase()).toContain('graphiql');
   });
 
-  it('answers /health with ok JSON', async () => {
+  it('answers GET /health with 200', async () => {
+    const res = await fetch(new URL('/health', app.url));
+    expect(res.status).toBe(200);
+  });
+
+  it('answers GET /health with JSON { ok: true, db: true }', async () => {
     const res = await fetch(new URL('/health', app.url));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/json/);

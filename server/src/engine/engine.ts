@@ -86,14 +86,15 @@ export class Engine {
 
   async startRun(args: { workflow: string; version?: number | null; input?: unknown; idempotencyKey?: string | null } & Actor): Promise<RunModel> {
     const { Workflow, Run } = this.db.models;
-    const where = args.version ? { name: args.workflow, version: args.version } : { name: args.workflow };
+    const where = args.version == null ? { name: args.workflow } : { name: args.workflow, version: args.version };
     const row = await Workflow.findOne({ where, order: [['version', 'DESC']] });
-    if (!row) throw notFound('workflow', args.version ? `${args.workflow} v${args.version}` : args.workflow);
+    if (!row) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
     const wf = cachedWorkflow(row);
     const input = args.input === undefined ? null : args.input;
-    if (JSON.stringify(input ?? null).length > MAX_INPUT_BYTES) {
-      throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
-    }
+    const text = JSON.stringify(input ?? null);
+    if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
+    // Postgres jsonb cannot hold U+0000: refuse it plainly instead of failing inside the database.
+    if (text.includes('\\u0000')) throw badInput('run input contains the character U+0000, which cannot be stored', { argument: 'input' });
     if (wf.inputValidator && !wf.inputValidator(input ?? {})) {
       const errors = (wf.inputValidator.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' }));
       throw new SkeinError('INVALID_INPUT', `input does not match the workflow's inputSchema: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
@@ -279,7 +280,7 @@ export class Engine {
           stale.push(...entries.map((e) => e.jobId));
           continue;
         }
-        const rt = this.runTx(tx, run, await this.workflowOf(run), 'worker');
+        const rt = this.runTx(tx, run, await this.workflowOf(tx, run), 'worker');
         const runnable = run.status === 'QUEUED' || run.status === 'RUNNING';
         for (const { jobId, job } of entries) {
           const step = await sql.lockStep(tx, job.stepRunId);
@@ -329,7 +330,7 @@ export class Engine {
         this.logger.info({ step: claim.stepRunId, attempt: claim.attempt, current: step?.attempt, status: step?.status }, 'ignored a result from an attempt that is no longer current');
         return 'fenced';
       }
-      const rt = this.runTx(tx, run, await this.workflowOf(run), 'worker');
+      const rt = this.runTx(tx, run, await this.workflowOf(tx, run), 'worker');
       const def = rt.wf.steps.get(step.step_id)!;
       const record: AttemptRecord = {
         attempt: step.attempt,
@@ -463,9 +464,15 @@ export class Engine {
     return { tx, run, wf, events: new EventBatch(run.id), actor };
   }
 
-  private async workflowOf(run: sql.RunRow): Promise<CompiledWorkflow> {
-    const row = await this.db.models.Workflow.findByPk(run.workflow_id);
-    return cachedWorkflow(row!);
+  /** The run's workflow version, read through the transaction (never another connection). */
+  private async workflowOf(tx: Tx, run: sql.RunRow): Promise<CompiledWorkflow> {
+    return cachedWorkflow(run.workflow_id, async () => {
+      const [row] = await tx.query<{ id: number; name: string; version: number; definition: unknown }>(
+        `SELECT id, name, version, definition FROM workflows WHERE id = $1`,
+        [run.workflow_id],
+      );
+      return row;
+    });
   }
 
   /** Lock a run, apply a change, store its events: one transaction. */
@@ -474,7 +481,7 @@ export class Engine {
     await withTransaction(this.sequelize, async (tx) => {
       const run = await sql.lockRun(tx, runId);
       if (!run) throw notFound('run', runId);
-      const rt = this.runTx(tx, run, await this.workflowOf(run), who.actor ?? 'anonymous');
+      const rt = this.runTx(tx, run, await this.workflowOf(tx, run), who.actor ?? 'anonymous');
       await fn(rt);
       await this.flush(rt);
     });

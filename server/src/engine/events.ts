@@ -1,6 +1,7 @@
 import type { Tx } from '../db/tx.js';
 import type { Bus, RunEventMessage } from '../pubsub.js';
 import { runTopic } from '../pubsub.js';
+import { jsonb } from './sql.js';
 
 /** Event types: run-level `RUN_*`, step-level `STEP_*`. */
 export type RunEventType =
@@ -63,7 +64,7 @@ export class EventBatch {
         events.map((e) => e.attempt ?? null),
         events.map((e) => (e.message == null ? null : String(e.message).slice(0, 4000))),
         events.map((e) => e.actor ?? null),
-        events.map((e) => (e.data === undefined ? null : JSON.stringify(e.data))),
+        events.map((e) => (e.data === undefined ? null : jsonb(e.data))),
       ],
     );
     rows.sort((a, b) => a.seq - b.seq);

@@ -5,6 +5,14 @@ import { STEP_QUEUE } from './queue.js';
 
 /** The engine's hand-written SQL, in one place. Every function runs inside the caller's transaction. */
 
+/**
+ * JSON text for a jsonb column. Postgres refuses U+0000 in jsonb; a step that outputs it gets
+ * U+FFFD instead of a failed write (which would otherwise be retried forever).
+ */
+export function jsonb(value: unknown): string {
+  return JSON.stringify(value).replace(/\\u0000/g, '\\ufffd');
+}
+
 export interface RunRow {
   id: string;
   workflow_id: number;
@@ -127,13 +135,13 @@ export async function updateSteps(tx: Tx, stepRunIds: string[], u: StepUpdate): 
     sets.push(sql.replace('?', `$${values.length}`));
   };
   if (u.attempt !== undefined) add('attempt = ?', u.attempt);
-  if (u.output !== undefined) add('output = ?::jsonb', JSON.stringify(u.output));
-  if (u.error !== undefined) add('error = ?::jsonb', u.error === null ? null : JSON.stringify(u.error));
+  if (u.output !== undefined) add('output = ?::jsonb', jsonb(u.output));
+  if (u.error !== undefined) add('error = ?::jsonb', u.error === null ? null : jsonb(u.error));
   if (u.skipReason !== undefined) add('skip_reason = ?', u.skipReason);
   if (u.jobId !== undefined) add('job_id = ?', u.jobId);
   if (u.workerId !== undefined) add('worker_id = ?', u.workerId);
   if (u.progress !== undefined) add('progress = ?', u.progress);
-  if (u.attemptRecord) add('attempts = attempts || jsonb_build_array(?::jsonb)', JSON.stringify(u.attemptRecord));
+  if (u.attemptRecord) add('attempts = attempts || jsonb_build_array(?::jsonb)', jsonb(u.attemptRecord));
   if (u.started) sets.push('started_at = now()', 'finished_at = NULL', 'progress_message = NULL');
   if (u.finished) sets.push('finished_at = now()');
   if (u.queued) sets.push('queued_at = now()');
@@ -171,8 +179,8 @@ export async function updateRun(tx: Tx, runId: string, u: RunUpdate): Promise<vo
   if (u.status) add('status = ?', u.status);
   if (u.stepsDoneDelta) add('steps_done = steps_done + ?', u.stepsDoneDelta);
   if (u.stepsDone !== undefined) add('steps_done = ?', u.stepsDone);
-  if (u.output !== undefined) add('output = ?::jsonb', JSON.stringify(u.output));
-  if (u.error !== undefined) add('error = ?::jsonb', u.error === null ? null : JSON.stringify(u.error));
+  if (u.output !== undefined) add('output = ?::jsonb', jsonb(u.output));
+  if (u.error !== undefined) add('error = ?::jsonb', u.error === null ? null : jsonb(u.error));
   if (u.started) sets.push('started_at = COALESCE(started_at, now())');
   if (u.finished) sets.push('finished_at = now()');
   if (u.reopened) sets.push('finished_at = NULL');

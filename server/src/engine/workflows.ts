@@ -41,13 +41,24 @@ export function compileWorkflow(row: { id: number; name: string; version: number
 /** Workflow versions never change once written, so a process-wide cache is always right. */
 const cache = new Map<number, CompiledWorkflow>();
 
-export function cachedWorkflow(row: { id: number; name: string; version: number; definition: unknown }): CompiledWorkflow {
-  let hit = cache.get(row.id);
-  if (!hit) {
-    hit = compileWorkflow(row);
-    cache.set(row.id, hit);
+type WorkflowRow = { id: number; name: string; version: number; definition: unknown };
+
+export function cachedWorkflow(row: WorkflowRow): CompiledWorkflow;
+export function cachedWorkflow(id: number, load: () => Promise<WorkflowRow>): Promise<CompiledWorkflow>;
+export function cachedWorkflow(rowOrId: WorkflowRow | number, load?: () => Promise<WorkflowRow>): CompiledWorkflow | Promise<CompiledWorkflow> {
+  const id = typeof rowOrId === 'number' ? rowOrId : rowOrId.id;
+  const hit = cache.get(id);
+  if (hit) return typeof rowOrId === 'number' ? Promise.resolve(hit) : hit;
+  if (typeof rowOrId !== 'number') {
+    const compiled = compileWorkflow(rowOrId);
+    cache.set(id, compiled);
+    return compiled;
   }
-  return hit;
+  return load!().then((row) => {
+    const compiled = compileWorkflow(row);
+    cache.set(id, compiled);
+    return compiled;
+  });
 }
 
 export function clearWorkflowCache(): void {
@@ -64,6 +75,11 @@ export interface RegisterResult {
  * anything else becomes version N+1. Invalid definitions are refused whole with every fault.
  */
 export async function registerWorkflow(sequelize: Sequelize, models: Models, registry: StepRegistry, raw: unknown): Promise<RegisterResult> {
+  if (JSON.stringify(raw ?? null).includes('\\u0000')) {
+    throw new SkeinError('INVALID_DEFINITION', 'invalid workflow definition: it contains the character U+0000, which cannot be stored', {
+      faults: [{ code: 'INVALID_CHARACTER', path: '', message: 'the definition contains U+0000' }],
+    });
+  }
   const result = validateDefinition(raw, registry);
   if (!result.ok) {
     const summary = result.faults.slice(0, 5).map((f) => `${f.path || '(definition)'}: ${f.message}`).join('; ');

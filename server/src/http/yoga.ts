@@ -80,6 +80,8 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
   return createYoga<ServerCtx, Context>({
     schema,
     graphqlEndpoint: '/graphql',
+    // Yoga's own liveness check would answer /health before our routes; ours checks the database.
+    healthCheckEndpoint: '/graphql/live',
     graphiql: { title: 'Skein GraphiQL', subscriptionsProtocol: 'SSE' },
     landingPage: false,
     logging: {
@@ -97,7 +99,7 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
       },
     },
     plugins: [bodyLimit(deps.maxBodyBytes), routes],
-    context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, actor: 'anonymous' }),
+    context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, feeds: deps.feeds, actor: 'anonymous' }),
   });
 }
 

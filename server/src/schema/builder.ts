@@ -2,12 +2,15 @@ import SchemaBuilder from '@pothos/core';
 import type { Database } from '../db/sequelize.js';
 import type { Engine } from '../engine/engine.js';
 import type { Bus } from '../pubsub.js';
+import type { RunFeeds } from '../live/run-feed.js';
 
 /** What every resolver receives. `actor` is `anonymous` until auth exists. */
 export interface Context {
   engine: Engine;
   db: Database;
   bus: Bus;
+  /** Shared per-run event streams of this process. */
+  feeds: RunFeeds;
   actor: string;
 }
 

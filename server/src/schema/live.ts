@@ -1,7 +1,7 @@
 import type { RunModel } from '../db/models/run.js';
 import { isUuid } from '../engine/engine.js';
 import { notFound } from '../errors.js';
-import { runTopic, type Payload, type RunEventMessage, type TopicName } from '../pubsub.js';
+import type { Payload, RunEventMessage, TopicName } from '../pubsub.js';
 import { builder, type Context } from './builder.js';
 import { eventsOf, RunEventRef } from './event.js';
 import { RunRef } from './run.js';
@@ -45,13 +45,11 @@ class Channel<T> {
   }
 }
 
-/** With no live event for this long, look in Postgres anyway (covers a Redis outage). */
-const CATCH_UP_MS = 3_000;
+/** Stored events are replayed in pages of this size. */
 const REPLAY_PAGE = 1_000;
 
 /**
- * Subscribe on the bus; when the bus is down, go on without it: every stream also catches up from
- * Postgres when it has been quiet, so a subscriber misses nothing, it only hears of it later.
+ * Subscribe on the bus; when the bus is down, go on without it (lists refresh on the next change).
  */
 async function subscribeOrPoll<T extends TopicName>(ctx: Context, topic: T, handler: (payload: Payload<T>) => void): Promise<() => void> {
   try {
@@ -66,49 +64,43 @@ async function assertRun(ctx: Context, runId: string): Promise<void> {
 }
 
 /**
- * Every event of a run after `afterSeq`, exactly once and in order: subscribe first, replay from
- * Postgres, then go live, dropping what was already sent and filling any gap from Postgres.
+ * Every event of a run after `afterSeq`, exactly once and in order: join the run's shared feed
+ * first, replay from Postgres up to where the feed stood, then take the feed, dropping what was
+ * already sent (the feed itself fills gaps and catches up after a bus outage).
  */
-export async function* runEventStream(ctx: Context, runId: string, afterSeq: number, signal?: AbortSignal): AsyncGenerator<RunEventMessage> {
+export async function* runEventStream(ctx: Context, runId: string, afterSeq: number): AsyncGenerator<RunEventMessage> {
   await assertRun(ctx, runId);
   const live = new Channel<RunEventMessage>();
-  const unsubscribe = await subscribeOrPoll(ctx, runTopic(runId), ({ events }) => events.forEach((e) => live.push(e)));
-  const onAbort = () => live.close();
-  signal?.addEventListener('abort', onAbort);
+  const { position, detach } = await ctx.feeds.attach(runId, (events) => events.forEach((e) => live.push(e)));
   let last = afterSeq;
   try {
-    // Replay (and catch up) until Postgres has nothing newer.
-    const catchUp = async function* (until?: number) {
-      for (;;) {
-        const page = await eventsOf(ctx, runId, last, REPLAY_PAGE, until);
-        for (const e of page) {
-          last = e.seq;
-          yield e;
-        }
-        if (page.length < REPLAY_PAGE) return;
+    while (last < position) {
+      const page = await eventsOf(ctx, runId, last, REPLAY_PAGE, position + 1);
+      for (const e of page) {
+        last = e.seq;
+        yield e;
       }
-    };
-    yield* catchUp();
+      if (page.length < REPLAY_PAGE) break;
+    }
     for (;;) {
-      const batch = await live.take(CATCH_UP_MS);
+      const batch = await live.take(3_600_000);
       if (batch === null) return;
-      if (batch.length === 0) {
-        yield* catchUp();
-        continue;
-      }
-      batch.sort((a, b) => a.seq - b.seq);
       for (const e of batch) {
         if (e.seq <= last) continue;
-        if (e.seq > last + 1) yield* catchUp(e.seq);
-        if (e.seq <= last) continue;
+        // Cannot happen while the feed is gapless; kept so a bug shows as a refetch, not a hole.
+        if (e.seq > last + 1) {
+          for (const missing of await eventsOf(ctx, runId, last, REPLAY_PAGE, e.seq)) {
+            last = missing.seq;
+            yield missing;
+          }
+        }
         last = e.seq;
         yield e;
       }
     }
   } finally {
-    signal?.removeEventListener('abort', onAbort);
     live.close();
-    unsubscribe();
+    detach();
   }
 }
 
@@ -116,12 +108,12 @@ export async function* runEventStream(ctx: Context, runId: string, afterSeq: num
 async function* runStream(ctx: Context, runId: string): AsyncGenerator<RunModel> {
   await assertRun(ctx, runId);
   const changes = new Channel<number>();
-  const unsubscribe = await subscribeOrPoll(ctx, runTopic(runId), ({ events }) => changes.push(events.length));
+  const { detach } = await ctx.feeds.attach(runId, (events) => changes.push(events.length));
   try {
     let run = await ctx.db.models.Run.findByPk(runId);
     if (run) yield run;
     for (;;) {
-      const batch = await changes.take(CATCH_UP_MS * 10);
+      const batch = await changes.take(30_000);
       if (batch === null) return;
       const fresh = await ctx.db.models.Run.findByPk(runId);
       if (!fresh) return;
@@ -133,7 +125,7 @@ async function* runStream(ctx: Context, runId: string): AsyncGenerator<RunModel>
     }
   } finally {
     changes.close();
-    unsubscribe();
+    detach();
   }
 }
 

@@ -65,7 +65,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { name: t.arg.string({ required: true }), version: t.arg.int() },
     resolve: (_r, { name, version }, ctx) =>
-      ctx.db.models.Workflow.findOne({ where: version ? { name, version } : { name }, order: [['version', 'DESC']] }),
+      ctx.db.models.Workflow.findOne({ where: version == null ? { name } : { name, version }, order: [['version', 'DESC']] }),
   }),
 }));
 
