@@ -6,6 +6,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Context } from '../schema/builder.js';
 import { schema } from '../schema/index.js';
 import type { Logger } from '../logger.js';
+import { shareSubscriptionResults } from './shared-results.js';
 
 export interface YogaDeps extends Omit<Context, 'actor'> {
   logger: Logger;
@@ -98,7 +99,7 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
         return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
-    plugins: [bodyLimit(deps.maxBodyBytes), routes],
+    plugins: [bodyLimit(deps.maxBodyBytes), routes, shareSubscriptionResults()],
     context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, feeds: deps.feeds, actor: 'anonymous' }),
   });
 }
