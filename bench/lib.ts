@@ -235,7 +235,13 @@ export async function machineInfo(): Promise<Record<string, unknown>> {
     postgres,
     redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
     pgBoss: version('pg-boss'),
-    bullmq: version('bullmq'),
+    bullmq: (() => {
+      try {
+        return (createRequire(new URL('./peers/package.json', import.meta.url))('bullmq/package.json') as { version: string }).version;
+      } catch {
+        return 'not installed';
+      }
+    })(),
     /** Other work on the machine skews every figure: the 1-minute load average at the start. */
     loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100,
   };

@@ -15,6 +15,7 @@ interface RunLike {
  */
 function refreshListsFor(run: RunLike, cache: Cache): void {
   const runKey = cache.keyOfEntity({ __typename: 'Run', id: run.id });
+  if (!runKey) return;
   const lists = [
     ...cache.inspectFields('Query').filter((f) => f.fieldName === 'runs').map((f) => ({ entity: 'Query', f })),
   ];
@@ -32,11 +33,11 @@ function refreshListsFor(run: RunLike, cache: Cache): void {
     const conn = cache.resolve(entity, f.fieldKey);
     if (typeof conn !== 'string') continue;
     const nodes = cache.resolve(conn, 'nodes');
-    const present = Array.isArray(nodes) && nodes.includes(runKey);
+    const present = Array.isArray(nodes) && (nodes as unknown[]).includes(runKey);
     const statuses = f.arguments?.status;
-    const status = cache.resolve(runKey ?? '', 'status');
-    const matches = !Array.isArray(statuses) || statuses.includes(status);
-    if (present !== matches) cache.invalidate(entity, f.fieldKey);
+    const status = runKey ? cache.resolve(runKey, 'status') : null;
+    const matches = !Array.isArray(statuses) || (statuses as unknown[]).includes(status);
+    if (present !== matches) cache.invalidate(entity, f.fieldName, f.arguments ?? undefined);
   }
 }
 

@@ -118,4 +118,4 @@ export function layoutByDepth(input: LayoutInput): LayoutResult {
 }
 
 /** Above this many nodes the worker uses layoutByDepth: ELK's layered crossing minimisation is too slow. */
-export const ELK_NODE_LIMIT = 600;
+export const ELK_NODE_LIMIT = 400;

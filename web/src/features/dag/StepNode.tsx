@@ -1,0 +1,55 @@
+import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { memo } from 'react';
+import { ProgressBar, statusMeta } from '../../app/status';
+
+export interface StepNodeData extends Record<string, unknown> {
+  stepId: string;
+  type: string;
+  status?: string;
+  attempt?: number;
+  maxAttempts?: number;
+  progress?: number;
+  selected?: boolean;
+}
+
+export type StepFlowNode = Node<StepNodeData, 'step'>;
+
+/** A step: status by colour and icon, attempt/maxAttempts, and progress while it runs. */
+function StepNodeView({ data }: NodeProps<StepFlowNode>) {
+  const status = data.status ?? 'PENDING';
+  const m = statusMeta(status);
+  const showStatus = data.status !== undefined;
+  return (
+    <div
+      className={`step-node tone-${m.tone}${data.selected ? ' selected' : ''}`}
+      data-testid={`node-${data.stepId}`}
+      data-status={showStatus ? status : undefined}
+      title={`${data.stepId} (${data.type})${showStatus ? ` — ${status}` : ''}`}
+    >
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <div className="step-node-top">
+        {showStatus && (
+          <span className={`step-icon${m.tone === 'live' ? ' pulse' : ''}`} aria-label={status}>
+            {m.icon}
+          </span>
+        )}
+        <span className="step-id">{data.stepId}</span>
+      </div>
+      <div className="step-node-meta">
+        <span>{data.type}</span>
+        {showStatus && (
+          <span className="num" data-testid="attempt">
+            {data.attempt ?? 0}/{data.maxAttempts ?? 1}
+          </span>
+        )}
+      </div>
+      {showStatus && <ProgressBar value={data.progress ?? 0} tone={m.tone} />}
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+}
+
+export const StepNode = memo(StepNodeView);
+
+// Module scope: React Flow re-mounts every node when nodeTypes changes identity.
+export const nodeTypes = { step: StepNode };

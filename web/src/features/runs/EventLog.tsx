@@ -1,0 +1,46 @@
+import { memo } from 'react';
+import { statusMeta } from '../../app/status';
+import type { RunEventFieldsFragment } from '../../graphql/graphql';
+import type { Connection } from './useRunEvents';
+
+function EventLogView({
+  events,
+  connection,
+  onStep,
+}: {
+  events: readonly RunEventFieldsFragment[];
+  connection: Connection;
+  onStep: (stepId: string) => void;
+}) {
+  const shown = events.slice(-300).reverse();
+  return (
+    <div className="event-log" data-testid="event-log">
+      <div className="event-log-head">
+        <span className={`conn conn-${connection}`} data-testid="connection">
+          {connection === 'live' ? '● live' : connection === 'reconnecting' ? 'reconnecting…' : connection === 'failed' ? '✕ stream failed' : 'connecting…'}
+        </span>
+        <span className="muted small">{events.length ? `last seq ${events[events.length - 1].seq}` : 'no events yet'}</span>
+      </div>
+      <ol className="events">
+        {shown.map((e) => (
+          <li key={e.seq} data-type={e.type}>
+            <span className="seq num">#{e.seq}</span>
+            <span className="muted num">{new Date(e.at).toLocaleTimeString()}</span>
+            <span className={`etype tone-${e.status ? statusMeta(e.status).tone : 'idle'}`}>{e.type}</span>
+            {e.stepId && (
+              <button type="button" className="link mono" onClick={() => onStep(e.stepId!)}>
+                {e.stepId}
+              </button>
+            )}
+            {e.attempt != null && <span className="muted small">attempt {e.attempt}</span>}
+            {e.progress != null && e.type === 'STEP_PROGRESS' && <span className="muted small">{Math.round(e.progress * 100)}%</span>}
+            {e.message && <span className="emsg">{e.message}</span>}
+            {e.actor && <span className="muted small">by {e.actor}</span>}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+export const EventLog = memo(EventLogView);
