@@ -1,4 +1,5 @@
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -84,6 +85,8 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
     // Yoga's own liveness check would answer /health before our routes; ours checks the database.
     healthCheckEndpoint: '/graphql/live',
     graphiql: { title: 'Skein GraphiQL', subscriptionsProtocol: 'SSE' },
+    // GraphiQL with its assets inlined: it works on machines without internet access.
+    renderGraphiQL,
     landingPage: false,
     logging: {
       debug: (...args) => deps.logger.debug(args.map(String).join(' ')),

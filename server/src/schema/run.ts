@@ -45,6 +45,13 @@ RunRef.implement({
       type: [StepRunRef],
       resolve: (r, _a, ctx) => ctx.db.models.StepRun.findAll({ where: { runId: r.id }, order: [['position', 'ASC']] }) as Promise<StepRunModel[]>,
     }),
+    step: t.field({
+      type: StepRunRef,
+      nullable: true,
+      description: 'One step of the run by its id in the workflow.',
+      args: { stepId: t.arg.string({ required: true }) },
+      resolve: (r, { stepId }, ctx) => ctx.db.models.StepRun.findOne({ where: { runId: r.id, stepId } }) as Promise<StepRunModel | null>,
+    }),
     events: t.field({
       type: [RunEventRef],
       description: 'Stored events after `afterSeq`, in order (at most `first`, default 1,000).',

@@ -37,7 +37,7 @@ interface ActionInfo {
 const ACTIONS: Record<RunAction, ActionInfo> = {
   pause: {
     label: 'Pause',
-    icon: '⏸',
+    icon: '‖',
     confirm: 'Pause run',
     explain: ({ running }) =>
       `No new step will start and queued steps are withdrawn. ${running} step(s) already running will finish first (PAUSING), then the run is PAUSED. Nothing fails; Resume carries on from where it stopped.`,
