@@ -5,7 +5,8 @@ import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { parse as parseYaml } from 'yaml';
 import type PgBoss from 'pg-boss';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { ensureDatabaseExists, migrate, openDatabase, type Database } from './db/sequelize.js';
 import { Engine } from './engine/engine.js';
 import { startBoss } from './engine/queue.js';
@@ -28,29 +29,79 @@ export interface App {
   worker?: Worker;
   http?: Server;
   port?: number;
+  /** The embedded Postgres, when DATABASE_URL is unset. */
+  embedded?: EmbeddedPostgres;
   stop(): Promise<void>;
 }
 
-/** Create and migrate the database named in the config, under an advisory lock. */
-export async function prepareDatabase(config: Pick<Config, 'DATABASE_URL'>, logger: Logger): Promise<Database> {
-  if (await ensureDatabaseExists(config.DATABASE_URL)) logger.info({ database: new URL(config.DATABASE_URL).pathname.slice(1) }, 'created database');
-  const db = openDatabase(config.DATABASE_URL, { logger });
-  await migrate(db, logger);
+/**
+ * Separate `server` and `worker` processes meet only through Postgres and Redis, so they need both
+ * named; the embedded Postgres and the in-process bus serve one `all` process.
+ */
+export function assertRoleCanRun(config: Pick<Config, 'DATABASE_URL' | 'REDIS_URL'>, role: Role, opts: { bus?: Bus } = {}): void {
+  if (role === 'all') return;
+  const missing = [!config.REDIS_URL && !opts.bus ? 'REDIS_URL' : null, !config.DATABASE_URL ? 'DATABASE_URL' : null].filter(Boolean);
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    `"skein ${role}" needs ${missing.join(' and ')}: separate server and worker processes share one Postgres and one Redis. ` +
+      'Set them, or run "skein all" (one process, with an embedded Postgres and an in-process bus when they are unset)',
+  );
+}
+
+/** The Postgres to use: DATABASE_URL, or (unset) the embedded one, started here. */
+export async function resolveDatabase(config: Pick<Config, 'DATABASE_URL' | 'SKEIN_DATA_DIR'>, logger: Logger): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL };
+  const embedded = await startEmbeddedPostgres({
+    dataDir: config.SKEIN_DATA_DIR,
+    onCrash: (err) => logger.error({ err }, 'the embedded Postgres stopped unexpectedly; restart Skein'),
+  });
+  logger.info(
+    { dataDir: embedded.dataDir, fresh: embedded.fresh, startMs: embedded.startMs },
+    `embedded Postgres (PGlite), data in ${embedded.dataDir}; set DATABASE_URL=postgres://user:password@host:5432/skein to use a real Postgres`,
+  );
+  return { url: embedded.url, embedded };
+}
+
+/**
+ * Create and migrate the database, under an advisory lock. The embedded Postgres has exactly one
+ * database, so it is never created.
+ */
+export async function prepareDatabase(url: string, logger: Logger, opts: { embedded?: boolean } = {}): Promise<Database> {
+  if (!opts.embedded && (await ensureDatabaseExists(url))) logger.info({ database: new URL(url).pathname.slice(1) }, 'created database');
+  const db = openDatabase(url, { logger });
+  try {
+    await migrate(db, logger);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   return db;
 }
 
 /** Wire the parts a role needs and start them. `stop()` shuts down in order. */
 export async function startApp(config: Config, role: Role, logger: Logger, opts: { bus?: Bus } = {}): Promise<App> {
+  assertRoleCanRun(config, role, opts);
   const registry = new StepRegistry();
   if (config.STEP_TYPES_MODULE) {
     const added = await loadUserSteps(registry, config.STEP_TYPES_MODULE);
     logger.info({ module: config.STEP_TYPES_MODULE, types: added }, 'loaded user step types');
   }
-  const db = await prepareDatabase(config, logger);
-  const boss = await startBoss(config.DATABASE_URL, logger, { supervise: role !== 'server' });
+  const { url, embedded } = await resolveDatabase(config, logger);
+  let db: Database | undefined;
+  let boss: PgBoss | undefined;
+  try {
+    db = await prepareDatabase(url, logger, { embedded: !!embedded });
+    boss = await startBoss(url, logger, { supervise: role !== 'server' });
+  } catch (err) {
+    await boss?.stop({ graceful: false, wait: true }).catch(() => undefined);
+    await db?.close().catch(() => undefined);
+    await embedded?.stop();
+    throw err;
+  }
+  if (!config.REDIS_URL && !opts.bus) logger.info('in-process event bus (REDIS_URL is unset)');
   const bus = opts.bus ?? (config.REDIS_URL ? new RedisBus(config.REDIS_URL, logger) : new LocalBus());
   const engine = new Engine(db, boss, bus, registry, logger);
-  const app: App = { db, boss, bus, engine, stop: async () => undefined };
+  const app: App = { db, boss, bus, engine, embedded, stop: async () => undefined };
 
   if (role !== 'worker') await loadWorkflowFiles(engine, config.WORKFLOWS_DIR, logger);
 
@@ -114,6 +165,8 @@ export async function startApp(config: Config, role: Role, logger: Logger, opts:
     await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
     await bus.close();
     await db.close();
+    // Last: everything above talks to it.
+    await embedded?.stop();
   };
   return app;
 }

@@ -22,10 +22,18 @@ const urlWithScheme = (schemes: string[]) =>
     }, `must be a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`);
 
 export const configSchema = z.object({
-  /** Postgres holding Skein's tables and pg-boss's schema. Created and migrated on start. */
-  DATABASE_URL: urlWithScheme(['postgres', 'postgresql']).default('postgres://postgres@127.0.0.1:5432/skein'),
-  /** Redis for the event bus (subscriptions, wake-ups, cancel signals across processes). */
-  REDIS_URL: urlWithScheme(['redis', 'rediss']).default('redis://127.0.0.1:6379'),
+  /**
+   * Postgres holding Skein's tables and pg-boss's schema. Created and migrated on start. Unset: an
+   * embedded Postgres (PGlite) with its data under SKEIN_DATA_DIR — role `all` (and `migrate`) only.
+   */
+  DATABASE_URL: urlWithScheme(['postgres', 'postgresql']).optional(),
+  /**
+   * Redis for the event bus (subscriptions, wake-ups, cancel signals across processes). Unset: an
+   * in-process bus — role `all` only, since separate servers and workers need a shared bus.
+   */
+  REDIS_URL: urlWithScheme(['redis', 'rediss']).optional(),
+  /** Folder of the embedded Postgres's data (in `<dir>/pg`), used when DATABASE_URL is unset. */
+  SKEIN_DATA_DIR: z.string().trim().min(1).default('./.skein'),
   /** HTTP port of the API server (GraphQL, GraphiQL, the SPA, /health, /metrics). */
   PORT: intFromEnv(4000, 0, 65535),
   /** Address the API server binds. */

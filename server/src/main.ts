@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
-import { prepareDatabase, startApp, type Role } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { assertRoleCanRun, prepareDatabase, resolveDatabase, startApp, type Role } from './app.js';
 import { createLogger } from './logger.js';
 
 const USAGE = `usage: skein <server|worker|all|migrate|start>
@@ -28,13 +28,20 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
 
   if (command === 'migrate') {
-    const db = await prepareDatabase(config, logger);
-    await db.close();
+    const { url, embedded } = await resolveDatabase(config, logger);
+    try {
+      const db = await prepareDatabase(url, logger, { embedded: !!embedded });
+      await db.close();
+    } finally {
+      await embedded?.stop();
+    }
     logger.info('database is up to date');
     return;
   }
-  if (command === 'start') buildWebIfMissing(config.WEB_DIST, logger);
   const role: Role = command === 'start' ? 'all' : (command as Role);
+  // server/worker without a shared Postgres and Redis: a ConfigError, one line and exit 1 (below).
+  assertRoleCanRun(config, role);
+  if (command === 'start') buildWebIfMissing(config.WEB_DIST, logger);
 
   const app = await startApp(config, role, logger);
   let stopping = false;
@@ -63,6 +70,8 @@ function buildWebIfMissing(webDist: string, logger: ReturnType<typeof createLogg
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`skein: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // A ConfigError is the user's to fix and says how: one line, no stack.
+  const text = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`skein: ${text}\n`);
   process.exit(1);
 });

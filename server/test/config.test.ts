@@ -41,14 +41,16 @@ describe('parseConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/skein',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      SKEIN_DATA_DIR: './.skein',
       PORT: 4000,
       WORKER_CONCURRENCY: 10,
       WORKFLOWS_DIR: './workflows',
       LOG_LEVEL: 'info',
     });
     expect(config.STEP_TYPES_MODULE).toBeUndefined();
+    // Unset means the embedded Postgres and the in-process bus (role `all`).
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
   });
 
   it('treats empty values as unset and ignores unrelated variables', () => {

@@ -17,7 +17,7 @@ import { assertRunTransition } from './lifecycle.js';
 import { STEP_QUEUE, type StepJob } from './queue.js';
 import { retriesAllowed, retryDelayMs } from './retry.js';
 import * as sql from './sql.js';
-import { cachedWorkflow, registerWorkflow, type CompiledWorkflow } from './workflows.js';
+import { registerWorkflow, WorkflowCache, type CompiledWorkflow } from './workflows.js';
 
 export interface Actor {
   /** Who did it: `anonymous` until auth exists. */
@@ -64,6 +64,8 @@ interface RunTx {
 export class Engine {
   /** Emits `wake` (jobs are due now) and `wakeAt` (a delayed job is due at this time). */
   readonly local = new EventEmitter();
+  /** Compiled workflow versions of this engine's database. */
+  readonly workflows = new WorkflowCache();
   private readonly sequelize: Sequelize;
 
   constructor(
@@ -89,7 +91,7 @@ export class Engine {
     const where = args.version == null ? { name: args.workflow } : { name: args.workflow, version: args.version };
     const row = await Workflow.findOne({ where, order: [['version', 'DESC']] });
     if (!row) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
-    const wf = cachedWorkflow(row);
+    const wf = this.workflows.of(row);
     const input = args.input === undefined ? null : args.input;
     const text = JSON.stringify(input ?? null);
     if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
@@ -301,7 +303,7 @@ export class Engine {
             attempt: job.attempt,
             with: def.with,
             input: run.input,
-            steps: await sql.outputsOf(tx, runId, def.needs),
+            steps: def.needs.length ? await sql.outputsOf(tx, runId, def.needs) : {},
             timeoutMs: def.timeoutMs,
             startedAt: new Date(),
           });
@@ -466,7 +468,7 @@ export class Engine {
 
   /** The run's workflow version, read through the transaction (never another connection). */
   private async workflowOf(tx: Tx, run: sql.RunRow): Promise<CompiledWorkflow> {
-    return cachedWorkflow(run.workflow_id, async () => {
+    return this.workflows.get(run.workflow_id, async () => {
       const [row] = await tx.query<{ id: number; name: string; version: number; definition: unknown }>(
         `SELECT id, name, version, definition FROM workflows WHERE id = $1`,
         [run.workflow_id],

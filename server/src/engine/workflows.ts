@@ -38,31 +38,29 @@ export function compileWorkflow(row: { id: number; name: string; version: number
   };
 }
 
-/** Workflow versions never change once written, so a process-wide cache is always right. */
-const cache = new Map<number, CompiledWorkflow>();
-
 type WorkflowRow = { id: number; name: string; version: number; definition: unknown };
 
-export function cachedWorkflow(row: WorkflowRow): CompiledWorkflow;
-export function cachedWorkflow(id: number, load: () => Promise<WorkflowRow>): Promise<CompiledWorkflow>;
-export function cachedWorkflow(rowOrId: WorkflowRow | number, load?: () => Promise<WorkflowRow>): CompiledWorkflow | Promise<CompiledWorkflow> {
-  const id = typeof rowOrId === 'number' ? rowOrId : rowOrId.id;
-  const hit = cache.get(id);
-  if (hit) return typeof rowOrId === 'number' ? Promise.resolve(hit) : hit;
-  if (typeof rowOrId !== 'number') {
-    const compiled = compileWorkflow(rowOrId);
-    cache.set(id, compiled);
-    return compiled;
-  }
-  return load!().then((row) => {
-    const compiled = compileWorkflow(row);
-    cache.set(id, compiled);
-    return compiled;
-  });
-}
+/**
+ * Compiled workflow versions by id. A version never changes once written, so entries never go
+ * stale; one cache per engine (ids are per database, and a process may hold several).
+ */
+export class WorkflowCache {
+  private readonly byId = new Map<number, CompiledWorkflow>();
 
-export function clearWorkflowCache(): void {
-  cache.clear();
+  /** The compiled version of a row already at hand. */
+  of(row: WorkflowRow): CompiledWorkflow {
+    let hit = this.byId.get(row.id);
+    if (!hit) {
+      hit = compileWorkflow(row);
+      this.byId.set(row.id, hit);
+    }
+    return hit;
+  }
+
+  /** The compiled version with this id, loading the row with `load` on a miss. */
+  async get(id: number, load: () => Promise<WorkflowRow>): Promise<CompiledWorkflow> {
+    return this.byId.get(id) ?? this.of(await load());
+  }
 }
 
 export interface RegisterResult {

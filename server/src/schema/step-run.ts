@@ -5,7 +5,6 @@ import type { WorkflowDefinition } from '../engine/dag.js';
 import { badInput } from '../errors.js';
 import { builder } from './builder.js';
 import { ErrorInfoRef } from './run.js';
-import { cachedWorkflow } from '../engine/workflows.js';
 
 export const StepStatusEnum = builder.enumType('StepStatus', { values: STEP_STATUSES });
 export const StepRunRef = builder.objectRef<StepRunModel>('StepRun');
@@ -53,7 +52,7 @@ StepRunRef.implement({
       resolve: async (s, _a, ctx) => {
         const run = await ctx.db.models.Run.findByPk(s.runId);
         const wf = run && (await ctx.db.models.Workflow.findByPk(run.workflowId));
-        return wf ? ((cachedWorkflow(wf).definition as WorkflowDefinition).steps.find((d) => d.id === s.stepId)?.with ?? null) : null;
+        return wf ? ((ctx.engine.workflows.of(wf).definition as WorkflowDefinition).steps.find((d) => d.id === s.stepId)?.with ?? null) : null;
       },
     }),
     attempts: t.field({ type: [AttemptRef], resolve: (s) => s.attempts ?? [] }),
