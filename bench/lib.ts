@@ -24,7 +24,7 @@ export const REDIS_URL = 'redis://127.0.0.1:6379';
  * 10 or more steps of one run finishing at once every connection waits on that lock and the
  * run stalls until the pool's 60 s acquire timeout. See bench/README.md.
  */
-export const CONCURRENCY = Number(process.argv.find((a) => a.startsWith('--concurrency='))?.slice(14) ?? 8);
+export const CONCURRENCY = Number(process.argv.find((a) => a.startsWith('--concurrency='))?.slice(14) ?? 10);
 
 export const now = (): number => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
