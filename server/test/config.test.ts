@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../src/config.js';
-import { ROOT } from './support.js';
+import { runSkein } from './support.js';
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -11,30 +9,6 @@ function thrown(fn: () => unknown): unknown {
     return err;
   }
   throw new Error('expected a throw');
-}
-
-/** Run the `skein` CLI and collect its exit code and output. */
-function skein(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'server/bin/skein.mjs'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`skein ${args.join(' ')} did not exit; stdout: ${stdout}; stderr: ${stderr}`));
-    }, 15_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 describe('parseConfig', () => {
@@ -104,7 +78,7 @@ describe('parseConfig', () => {
 
 describe('the skein command', () => {
   it('exits 1 with one line on stderr naming PORT when PORT is bad', async () => {
-    const { code, stderr, stdout } = await skein(['server'], { PORT: 'abc', LOG_LEVEL: 'silent' });
+    const { code, stderr, stdout } = await runSkein(['server'], { PORT: 'abc', LOG_LEVEL: 'silent' }, 15_000);
     expect(code).toBe(1);
     const lines = stderr.split('\n').filter((l) => l.trim() !== '');
     expect(lines, stderr).toHaveLength(1);
@@ -113,7 +87,7 @@ describe('the skein command', () => {
   });
 
   it('exits 2 with the usage for an unknown command', async () => {
-    const { code, stderr } = await skein(['bogus'], {});
+    const { code, stderr } = await runSkein(['bogus'], {}, 15_000);
     expect(code).toBe(2);
     expect(stderr).toContain('bogus');
     expect(stderr).toMatch(/usage: skein/);

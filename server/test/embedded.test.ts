@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { startApp } from '../src/app.js';
 import { parseConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
-import { getRun, register, runEvents, ROOT, start, stepOf, waitForRun, waitForStep, type GqlResult, type TestApp } from './support.js';
+import { getRun, register, runEvents, ROOT, runSkein, start, stepOf, waitForRun, waitForStep, withClient, type TestApp } from './support.js';
 
 /**
  * The zero-service mode: no DATABASE_URL (an embedded Postgres, PGlite in a worker thread) and no
@@ -37,18 +36,7 @@ async function startEmbeddedApp(): Promise<TestApp> {
   const config = embeddedConfig();
   expect(config.DATABASE_URL).toBeUndefined();
   expect(config.REDIS_URL).toBeUndefined();
-  const started = await startApp(config, 'all', createLogger(config.LOG_LEVEL));
-  const url = `http://127.0.0.1:${started.port}/graphql`;
-  const gql = async <T>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>> => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
-    return (await res.json()) as GqlResult<T>;
-  };
-  const ok = async <T>(query: string, variables?: Record<string, unknown>): Promise<T> => {
-    const r = await gql<T>(query, variables);
-    if (r.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(r.errors)}`);
-    return r.data as T;
-  };
-  return Object.assign(started, { url, config, gql, ok });
+  return withClient(await startApp(config, 'all', createLogger(config.LOG_LEVEL)), config);
 }
 
 const sleep = (id: string, ms: number, needs: string[] = [], extra: Record<string, unknown> = {}) => ({ id, type: 'sleep', needs, with: { ms }, ...extra });
@@ -206,33 +194,9 @@ describe('zero-service mode (embedded Postgres, in-process bus)', () => {
   }, 120_000);
 });
 
-/** Run the `skein` CLI and collect its exit code and output. */
-function skein(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'server/bin/skein.mjs'), ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`skein ${args.join(' ')} did not exit; stdout: ${stdout}; stderr: ${stderr}`));
-    }, 20_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 describe('roles that need a shared bus', () => {
   it.each(['server', 'worker'])('`skein %s` without REDIS_URL exits 1 with one clear line', async (role) => {
-    const { code, stdout, stderr } = await skein([role], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', LOG_LEVEL: 'info' });
+    const { code, stdout, stderr } = await runSkein([role], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', LOG_LEVEL: 'info' });
     expect(code).toBe(1);
     expect(stdout).toBe('');
     const lines = stderr.trim().split('\n');
@@ -241,7 +205,7 @@ describe('roles that need a shared bus', () => {
   });
 
   it('`skein worker` without DATABASE_URL (but with REDIS_URL) exits 1 too: the embedded Postgres serves one process', async () => {
-    const { code, stderr } = await skein(['worker'], { REDIS_URL: 'redis://127.0.0.1:6379', SKEIN_DATA_DIR: path.join(tmpdir(), 'skein-never-created') });
+    const { code, stderr } = await runSkein(['worker'], { REDIS_URL: 'redis://127.0.0.1:6379', SKEIN_DATA_DIR: path.join(tmpdir(), 'skein-never-created') });
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(/^skein: "skein worker" needs DATABASE_URL: /);
     expect(existsSync(path.join(tmpdir(), 'skein-never-created'))).toBe(false);

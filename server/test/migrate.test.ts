@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PG_BASE, REDIS_URL, ROOT, dropDatabase, testDatabaseUrl } from './support.js';
+import { PG_BASE, REDIS_URL, ROOT, dropDatabase, runSkein, testDatabaseUrl } from './support.js';
 
 const dbUrl = testDatabaseUrl('migrate');
 const dbName = new URL(dbUrl).pathname.slice(1);
@@ -18,37 +17,10 @@ const shipped = readdirSync(path.join(ROOT, 'server/src/db/migrations'))
   .map((f) => f.replace(/\.ts$/, ''))
   .sort();
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function migrate(): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'server/bin/skein.mjs'), 'migrate'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: dbUrl, REDIS_URL, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`migrate did not exit; stdout: ${stdout}; stderr: ${stderr}`));
-    }, 20_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const migrate = () => runSkein(['migrate'], { DATABASE_URL: dbUrl, REDIS_URL, LOG_LEVEL: 'info' });
 
 /** Pino JSON log lines of a run, by message. */
-function messages(r: Result): string[] {
+function messages(r: { stdout: string }): string[] {
   return r.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))

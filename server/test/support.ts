@@ -56,10 +56,8 @@ export interface GqlResult<T> {
   errors?: { message: string; extensions?: Record<string, unknown> & { code?: string } }[];
 }
 
-/** Start Skein in this process (API on a free port; a worker too for role `all`). */
-export async function startTestApp(opts: { databaseUrl: string; role?: Role; env?: Record<string, string> }): Promise<TestApp> {
-  const config = testConfig({ DATABASE_URL: opts.databaseUrl, ...opts.env });
-  const app = await startApp(config, opts.role ?? 'all', createLogger(config.LOG_LEVEL));
+/** Give a started app a GraphQL client for its HTTP endpoint. */
+export function withClient(app: App, config: Config): TestApp {
   const url = `http://127.0.0.1:${app.port}/graphql`;
   const gql = async <T>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T>> => {
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -71,6 +69,36 @@ export async function startTestApp(opts: { databaseUrl: string; role?: Role; env
     return r.data as T;
   };
   return Object.assign(app, { url, config, gql, ok });
+}
+
+/** Start Skein in this process (API on a free port; a worker too for role `all`). */
+export async function startTestApp(opts: { databaseUrl: string; role?: Role; env?: Record<string, string> }): Promise<TestApp> {
+  const config = testConfig({ DATABASE_URL: opts.databaseUrl, ...opts.env });
+  return withClient(await startApp(config, opts.role ?? 'all', createLogger(config.LOG_LEVEL)), config);
+}
+
+/** Run the `skein` CLI to its exit and collect its exit code and output. */
+export function runSkein(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'server/bin/skein.mjs'), ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`skein ${args.join(' ')} did not exit; stdout: ${stdout}; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
 }
 
 /** Poll until `fn` returns a truthy value; fail with the last value after the deadline. */
