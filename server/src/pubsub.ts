@@ -106,21 +106,6 @@ export class RedisBus implements Bus {
     };
   }
 
-  /** Resolves when the subscriber connection is ready (or rejects after `ms`). */
-  async ready(ms = 5000): Promise<void> {
-    const wait = (conn: Redis) =>
-      conn.status === 'ready'
-        ? Promise.resolve()
-        : new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error('redis not ready')), ms);
-            conn.once('ready', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          });
-    await Promise.all([wait(this.publisher), wait(this.subscriber)]);
-  }
-
   async close(): Promise<void> {
     await this.pubsub.close().catch(() => undefined);
   }

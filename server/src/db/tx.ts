@@ -39,9 +39,3 @@ export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => P
   for (const cb of callbacks) cb();
   return result;
 }
-
-/** Queries outside any transaction. */
-export async function query<Row = Record<string, unknown>>(sequelize: Sequelize, text: string, values?: unknown[]): Promise<Row[]> {
-  const [rows] = await sequelize.query(text, { bind: values as unknown[] | undefined, raw: true });
-  return rows as Row[];
-}

@@ -12,7 +12,7 @@ import { badInput, illegalTransition, notFound, SkeinError } from '../errors.js'
 import type { Logger } from '../logger.js';
 import type { Bus } from '../pubsub.js';
 import type { StepRegistry } from '../steps/registry.js';
-import { EventBatch, type NewEvent } from './events.js';
+import { EventBatch } from './events.js';
 import { assertRunTransition } from './lifecycle.js';
 import { STEP_QUEUE, type StepJob } from './queue.js';
 import { retriesAllowed, retryDelayMs } from './retry.js';
@@ -55,6 +55,8 @@ interface RunTx {
   wf: CompiledWorkflow;
   events: EventBatch;
   actor: string;
+  /** Steps that ended in this transaction: added to runs.steps_done by the final flush. */
+  doneDelta: number;
 }
 
 /**
@@ -179,7 +181,7 @@ export class Engine {
       const waiting = await sql.stepsWithStatus(rt.tx, runId, ['PENDING', 'WAITING']);
       await sql.updateSteps(rt.tx, waiting.map((s) => s.id), { status: 'CANCELLED', finished: true, jobId: null });
       for (const s of waiting) rt.events.add({ type: 'STEP_CANCELLED', stepId: s.step_id, status: 'CANCELLED', attempt: s.attempt, actor: rt.actor });
-      await this.addDone(rt, waiting.length);
+      this.addDone(rt, waiting.length);
       rt.events.add({ type: 'RUN_CANCELLING', status: 'CANCELLING', actor: rt.actor, message: who.reason ?? null });
       await this.setRunStatus(rt, 'CANCELLING');
       const running = await sql.stepsWithStatus(rt.tx, runId, ['RUNNING']);
@@ -242,7 +244,7 @@ export class Engine {
         await sql.updateSteps(rt.tx, [step.id], { status: 'FAILED', output, error: record.error, finished: true, attemptRecord: record });
         rt.events.add({ type: 'STEP_REJECTED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, actor: rt.actor, message: args.comment ?? 'rejected', data: output });
       }
-      await this.addDone(rt, 1);
+      this.addDone(rt, 1);
       await this.stepsEnded(rt, [step.step_id]);
       await this.settleRun(rt);
     });
@@ -373,7 +375,7 @@ export class Engine {
       }
       await this.boss.complete(STEP_QUEUE, claim.jobId, {}, { db: tx.bossDb });
       if (ended) {
-        await this.addDone(rt, 1);
+        this.addDone(rt, 1);
         await this.stepsEnded(rt, [step.step_id]);
       }
       await this.settleRun(rt);
@@ -463,7 +465,7 @@ export class Engine {
   // ---------------------------------------------------------------- internals
 
   private runTx(tx: Tx, run: sql.RunRow, wf: CompiledWorkflow, actor: string): RunTx {
-    return { tx, run, wf, events: new EventBatch(run.id), actor };
+    return { tx, run, wf, events: new EventBatch(run.id), actor, doneDelta: 0 };
   }
 
   /** The run's workflow version, read through the transaction (never another connection). */
@@ -493,8 +495,15 @@ export class Engine {
     return (await this.db.models.Run.findByPk(runId))!;
   }
 
+  /** Store the events and the steps_done delta in one statement on the run's row. */
   private async flush(rt: RunTx): Promise<void> {
-    await rt.events.flush(rt.tx, this.bus, () => rt.run.status);
+    const delta = rt.doneDelta;
+    rt.doneDelta = 0;
+    if (rt.events.size === 0) {
+      if (delta) await sql.updateRun(rt.tx, rt.run.id, { stepsDoneDelta: delta });
+      return;
+    }
+    await rt.events.flush(rt.tx, this.bus, () => rt.run.status, delta);
   }
 
   private async setRunStatus(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'> = {}): Promise<void> {
@@ -502,10 +511,9 @@ export class Engine {
     await sql.updateRun(rt.tx, rt.run.id, { status, ...extra });
   }
 
-  private async addDone(rt: RunTx, n: number): Promise<void> {
-    if (!n) return;
+  private addDone(rt: RunTx, n: number): void {
     rt.run.steps_done += n;
-    await sql.updateRun(rt.tx, rt.run.id, { stepsDoneDelta: n });
+    rt.doneDelta += n;
   }
 
   /** Withdraw the jobs of QUEUED/RETRYING steps and move those steps to `to`. */
@@ -517,7 +525,7 @@ export class Engine {
     for (const s of queued) {
       rt.events.add({ type: to === 'CANCELLED' ? 'STEP_CANCELLED' : 'STEP_RESET', stepId: s.step_id, status: to, attempt: s.attempt, actor: rt.actor, message });
     }
-    if (to === 'CANCELLED') await this.addDone(rt, queued.length);
+    if (to === 'CANCELLED') this.addDone(rt, queued.length);
   }
 
   /** Enqueue the next attempt of these steps, in this transaction. */
@@ -600,7 +608,7 @@ export class Engine {
         await rt.tx.query(`UPDATE step_runs SET skip_reason = $2 WHERE id = $1`, [step.id, reason]);
         rt.events.add({ type: 'STEP_SKIPPED', stepId: step.step_id, status: 'SKIPPED', message: reason });
       }
-      await this.addDone(rt, skipped.length);
+      this.addDone(rt, skipped.length);
     }
     for (const step of toWait) {
       await sql.updateSteps(rt.tx, [step.id], { status: 'WAITING', attempt: step.attempt + 1, started: true, jobId: null });
@@ -659,7 +667,7 @@ export class Engine {
       const left = await sql.stepsWithStatus(rt.tx, run.id, ['PENDING', 'WAITING', 'QUEUED', 'RETRYING']);
       await sql.updateSteps(rt.tx, left.map((s) => s.id), { status: 'CANCELLED', finished: true, jobId: null });
       for (const s of left) rt.events.add({ type: 'STEP_CANCELLED', stepId: s.step_id, status: 'CANCELLED' });
-      await this.addDone(rt, left.length);
+      this.addDone(rt, left.length);
       rt.events.add({ type: 'RUN_CANCELLED', status: 'CANCELLED' });
       await this.setRunStatus(rt, 'CANCELLED', { finished: true });
     }
@@ -673,4 +681,3 @@ function rejection(comment?: string | null): StepError {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID.test(s);
 
-export type { NewEvent };

@@ -41,12 +41,12 @@ export class EventBatch {
   }
 
   /** Store (seq allocated from runs.last_seq under the run's row lock) and publish after commit. */
-  async flush(tx: Tx, bus: Bus, runStatus: () => string): Promise<RunEventMessage[]> {
+  async flush(tx: Tx, bus: Bus, runStatus: () => string, stepsDoneDelta = 0): Promise<RunEventMessage[]> {
     if (this.pending.length === 0) return [];
     const events = this.pending.splice(0);
     const rows = await tx.query<{ seq: number; at: Date }>(
       `WITH bump AS (
-         UPDATE runs SET last_seq = last_seq + $2, updated_at = now() WHERE id = $1 RETURNING last_seq
+         UPDATE runs SET last_seq = last_seq + $2, steps_done = steps_done + $11, updated_at = now() WHERE id = $1 RETURNING last_seq
        )
        INSERT INTO run_events (run_id, seq, type, step_id, status, progress, attempt, message, actor, data, at)
        SELECT $1, (SELECT last_seq FROM bump) - $2 + e.ord, e.type, e.step_id, e.status, e.progress, e.attempt,
@@ -65,6 +65,7 @@ export class EventBatch {
         events.map((e) => (e.message == null ? null : String(e.message).slice(0, 4000))),
         events.map((e) => e.actor ?? null),
         events.map((e) => (e.data === undefined ? null : jsonb(e.data))),
+        stepsDoneDelta,
       ],
     );
     rows.sort((a, b) => a.seq - b.seq);

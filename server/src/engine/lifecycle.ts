@@ -1,5 +1,4 @@
 import type { RunStatus } from '../db/models/run.js';
-import type { StepStatus } from '../db/models/step-run.js';
 import { illegalTransition } from '../errors.js';
 
 /** Run actions and the statuses each may start from (PRODUCT.md, "Lifecycles"). */
@@ -11,9 +10,6 @@ const RUN_ACTIONS = {
 } as const satisfies Record<string, readonly RunStatus[]>;
 
 export type RunAction = keyof typeof RUN_ACTIONS;
-
-export const TERMINAL_RUN: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
-export const TERMINAL_STEP: readonly StepStatus[] = ['SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED'];
 
 export function canRun(action: RunAction, status: RunStatus): boolean {
   return (RUN_ACTIONS[action] as readonly RunStatus[]).includes(status);
@@ -34,6 +30,3 @@ const HINTS: Partial<Record<RunAction, string>> = {
 export function assertRunTransition(run: { id: string; status: RunStatus }, action: RunAction): void {
   if (!canRun(action, run.status)) throw illegalTransition(`run ${run.id}`, action, run.status, HINTS[action]);
 }
-
-export const isTerminalStep = (s: StepStatus) => TERMINAL_STEP.includes(s);
-export const isTerminalRun = (s: RunStatus) => TERMINAL_RUN.includes(s);

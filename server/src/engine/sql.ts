@@ -67,11 +67,6 @@ export async function stepsWithStatus(tx: Tx, runId: string, statuses: StepStatu
   return tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE run_id = $1 AND status = ANY($2) ORDER BY position`, [runId, statuses]);
 }
 
-export async function stepsByStepIds(tx: Tx, runId: string, stepIds: string[]): Promise<StepRow[]> {
-  if (stepIds.length === 0) return [];
-  return tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE run_id = $1 AND step_id = ANY($2) ORDER BY position`, [runId, stepIds]);
-}
-
 export async function outputsOf(tx: Tx, runId: string, stepIds: string[]): Promise<Record<string, { output: unknown; status: string }>> {
   if (stepIds.length === 0) return {};
   const rows = await tx.query<{ step_id: string; output: unknown; status: string }>(
