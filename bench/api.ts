@@ -44,7 +44,9 @@ export async function apiScenarios(sizes: ApiSizes): Promise<ApiResult> {
   let server: Child | null = null;
   let worker: Child | null = null;
   try {
-    server = spawnSkein('server', env);
+    // BENCH_API_NODE_OPTIONS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") goes to the API server only.
+    const serverOptions = process.env.BENCH_API_NODE_OPTIONS;
+    server = spawnSkein('server', serverOptions ? { ...env, NODE_OPTIONS: serverOptions } : env);
     await waitHttp(`${base}/health`, 60_000, server);
     worker = spawnSkein('worker', env);
     return await withClient(databaseUrl, async (c) => {

@@ -1,27 +1,163 @@
-import { createSourceEventStream, execute, print, type DefinitionNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { Readable } from 'node:stream';
+import {
+  createSourceEventStream, execute, getOperationAST, GraphQLError, print, type DocumentNode, type ExecutionArgs, type ExecutionResult,
+} from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { RunEventSubscription, type EventSink } from '../live/run-events.js';
+import type { RunEventMessage } from '../pubsub.js';
+
+/** Yoga's SSE response headers (graphql-yoga/src/plugins/result-processor/sse.ts). */
+const SSE_HEADERS = { 'Content-Type': 'text/event-stream', Connection: 'keep-alive', 'Cache-Control': 'no-cache', 'Content-Encoding': 'none' };
+const PING = Buffer.from(':\n\n');
+const COMPLETE = Buffer.from('event: complete\ndata:\n\n');
+const PING_MS = 12_000;
+
+export type MaskError = (error: unknown, message: string) => Error;
+
+/** One timer pings every open fast-path stream (Yoga runs one interval per subscriber). */
+class Pinger {
+  private readonly streams = new Set<Readable>();
+  private timer: NodeJS.Timeout | null = null;
+
+  add(stream: Readable): void {
+    this.streams.add(stream);
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        for (const s of this.streams) if (s.readableLength === 0) s.push(PING);
+      }, PING_MS);
+      this.timer.unref();
+    }
+  }
+
+  delete(stream: Readable): void {
+    this.streams.delete(stream);
+    if (!this.streams.size && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+}
+
+interface FastPath {
+  source: RunEventSubscription;
+  render: (events: readonly RunEventMessage[]) => Buffer | Promise<Buffer>;
+}
 
 /**
- * Execute a live run event once per operation shape and hand the same result to every subscriber.
+ * `runEvents` fan-out: execute a live event once per operation shape, serialise it once, and
+ * write the same bytes to every subscriber.
  *
- * A run's live events reach all subscribers of that run as the same object (one shared feed per
- * process), so the result of executing operation X on event E is memoised in a WeakMap on E. With
- * 1,000 subscribers on a run, an event costs one execution instead of 1,000. Only `runEvents` is
- * shared: its fields depend on the event alone, never on who asks (context).
+ * A run's live events reach all subscribers of that run as the same objects (one shared feed per
+ * process), so the result of executing operation X on event E is memoised on E (WeakMaps). Only
+ * `runEvents` is shared: its fields depend on the event alone, never on who asks (context).
+ *
+ * Over SSE the per-subscriber pipeline is skipped as well: the subscription's batches go straight
+ * from the feed to the response stream, as ready-made `event: next` frames (one write per batch),
+ * in exactly Yoga's wire format, so graphql-sse clients and `curl -N` see no difference. The
+ * generic path (graphql-ws, and anything that is not SSE) iterates the same subscription.
  */
-export function shareSubscriptionResults(): Plugin {
+export function shareSubscriptionResults(opts: { maskError: MaskError }): Plugin {
   const results = new WeakMap<object, Map<string, ExecutionResult>>();
+  const frames = new WeakMap<object, Map<string, Buffer>>();
+  const batches = new WeakMap<object, Map<string, Buffer>>();
+  const printed = new WeakMap<DocumentNode, string>();
+  const fast = new WeakMap<object, FastPath>();
+  const pinger = new Pinger();
+
+  const keyOf = (args: ExecutionArgs): string => {
+    let text = printed.get(args.document);
+    if (text === undefined) printed.set(args.document, (text = print(args.document)));
+    const { afterSeq: _ignored, ...vars } = (args.variableValues ?? {}) as Record<string, unknown>;
+    return `${text}\n${JSON.stringify(vars)}\n${args.operationName ?? ''}`;
+  };
+
+  const serialise = (result: ExecutionResult): string => {
+    if (!result.errors?.length) return JSON.stringify(result);
+    return JSON.stringify({ ...result, errors: result.errors.map((e) => opts.maskError(e, 'Unexpected error.')) });
+  };
+
+  const frameOf = (a: ExecutionArgs, key: string, event: RunEventMessage): Buffer | Promise<Buffer> => {
+    let byKey = frames.get(event);
+    if (!byKey) frames.set(event, (byKey = new Map()));
+    const cached = byKey.get(key);
+    if (cached) return cached;
+    const result = execute({ ...a, rootValue: event });
+    const make = (r: ExecutionResult) => {
+      const frame = Buffer.from(`event: next\ndata: ${serialise(r)}\n\n`);
+      byKey.set(key, frame);
+      return frame;
+    };
+    return result instanceof Promise ? result.then(make) : make(result);
+  };
+
+  const renderer = (a: ExecutionArgs, key: string) => (events: readonly RunEventMessage[]): Buffer | Promise<Buffer> => {
+    if (events.length === 1) return frameOf(a, key, events[0]);
+    let byKey = batches.get(events);
+    const cached = byKey?.get(key);
+    if (cached) return cached;
+    const parts = events.map((e) => frameOf(a, key, e));
+    const join = (bufs: Buffer[]) => {
+      const all = Buffer.concat(bufs);
+      if (!byKey) batches.set(events, (byKey = new Map()));
+      byKey.set(key, all);
+      return all;
+    };
+    return parts.some((p) => p instanceof Promise) ? Promise.all(parts).then(join) : join(parts as Buffer[]);
+  };
+
+  /** The SSE response of a fast-path subscription; `outer` is Yoga's iterable, returned on close. */
+  const respond = (path: FastPath, outer: AsyncIterable<unknown>, R: typeof Response): Response => {
+    const stream = new Readable({ read() {} });
+    stream.push(PING);
+    let tail: Promise<void> | null = null;
+    const push = (buf: Buffer) => {
+      if (!stream.destroyed) stream.push(buf);
+    };
+    const end = () => {
+      if (stream.destroyed) return;
+      stream.push(COMPLETE);
+      stream.push(null);
+    };
+    const sink: EventSink = {
+      write(events) {
+        const out = path.render(events);
+        if (!tail && !(out instanceof Promise)) return push(out);
+        const t: Promise<void> = (tail ?? Promise.resolve())
+          .then(() => out)
+          .then(push, (err: unknown) => sink.fail(err))
+          .finally(() => {
+            if (tail === t) tail = null;
+          });
+        tail = t;
+      },
+      fail(err) {
+        const error = err instanceof GraphQLError ? err : opts.maskError(err, 'Unexpected error.');
+        push(Buffer.from(`event: next\ndata: ${serialise({ errors: [error as GraphQLError] })}\n\n`));
+        end();
+      },
+    };
+    stream.once('close', () => {
+      pinger.delete(stream);
+      path.source.close();
+      void outer[Symbol.asyncIterator]().return?.();
+    });
+    pinger.add(stream);
+    path.source.pipe(sink);
+    return new R(stream as unknown as BodyInit, { status: 200, headers: SSE_HEADERS });
+  };
+
   return {
     onSubscribe({ args, setSubscribeFn }) {
-      const operation = args.document.definitions.find((d: DefinitionNode) => d.kind === 'OperationDefinition');
-      const fields = operation && 'selectionSet' in operation ? operation.selectionSet.selections : [];
+      const operation = getOperationAST(args.document, args.operationName);
+      const fields = operation?.selectionSet.selections ?? [];
       if (fields.length !== 1 || fields[0].kind !== 'Field' || fields[0].name.value !== 'runEvents') return;
-      const { afterSeq: _ignored, ...vars } = (args.variableValues ?? {}) as Record<string, unknown>;
-      const key = `${print(args.document)}\n${JSON.stringify(vars)}\n${args.operationName ?? ''}`;
+      const key = keyOf(args);
       setSubscribeFn(async (a: ExecutionArgs) => {
         const stream = await createSourceEventStream(a);
         if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
         const source = stream as AsyncGenerator<unknown>;
+        const request = (a.contextValue as { request?: object } | undefined)?.request;
+        if (request && source instanceof RunEventSubscription) fast.set(request, { source, render: renderer(a, key) });
         const mapped: AsyncGenerator<ExecutionResult> = {
           async next() {
             const item = await source.next();
@@ -45,6 +181,14 @@ export function shareSubscriptionResults(): Plugin {
         } as AsyncGenerator<ExecutionResult>;
         return mapped;
       });
+    },
+    onResultProcess({ request, result, resultProcessor, setResultProcessor }) {
+      const path = fast.get(request);
+      if (!path) return;
+      fast.delete(request);
+      // A subscription's stream only ever gets Yoga's SSE processor; without one, Yoga answers 406.
+      if (!resultProcessor || !isAsyncIterable(result)) return;
+      setResultProcessor((_result, fetchAPI) => respond(path, result, fetchAPI.Response), 'text/event-stream');
     },
   };
 }

@@ -79,6 +79,13 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
     },
   };
 
+  const maskError = (error: unknown, message: string): Error => {
+    const original = (error as GraphQLError).originalError;
+    if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
+    deps.logger.error({ err: original ?? error }, 'unexpected error (masked)');
+    return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+  };
+
   return createYoga<ServerCtx, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -94,15 +101,8 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
       warn: (...args) => deps.logger.warn(args.map(String).join(' ')),
       error: (...args) => deps.logger.error({ err: args.find((a) => a instanceof Error) }, args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')),
     },
-    maskedErrors: {
-      maskError(error, message) {
-        const original = (error as GraphQLError).originalError;
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
-        deps.logger.error({ err: original ?? error }, 'unexpected error (masked)');
-        return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      },
-    },
-    plugins: [bodyLimit(deps.maxBodyBytes), routes, shareSubscriptionResults()],
+    maskedErrors: { maskError },
+    plugins: [bodyLimit(deps.maxBodyBytes), routes, shareSubscriptionResults({ maskError })],
     context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, feeds: deps.feeds, actor: 'anonymous' }),
   });
 }

@@ -1,4 +1,5 @@
 import type { RunModel } from '../db/models/run.js';
+import { RunEventSubscription } from '../live/run-events.js';
 import { isUuid } from '../engine/engine.js';
 import { notFound } from '../errors.js';
 import type { Payload, RunEventMessage, TopicName } from '../pubsub.js';
@@ -45,9 +46,6 @@ class Channel<T> {
   }
 }
 
-/** Stored events are replayed in pages of this size. */
-const REPLAY_PAGE = 1_000;
-
 /**
  * Subscribe on the bus; when the bus is down, go on without it (lists refresh on the next change).
  */
@@ -64,44 +62,12 @@ async function assertRun(ctx: Context, runId: string): Promise<void> {
 }
 
 /**
- * Every event of a run after `afterSeq`, exactly once and in order: join the run's shared feed
- * first, replay from Postgres up to where the feed stood, then take the feed, dropping what was
- * already sent (the feed itself fills gaps and catches up after a bus outage).
+ * Every event of a run after `afterSeq`, exactly once and in order (see RunEventSubscription).
+ * An unknown run fails here, at subscribe time, as a NOT_FOUND error result.
  */
-export async function* runEventStream(ctx: Context, runId: string, afterSeq: number): AsyncGenerator<RunEventMessage> {
+export async function runEventStream(ctx: Context, runId: string, afterSeq: number): Promise<RunEventSubscription> {
   await assertRun(ctx, runId);
-  const live = new Channel<RunEventMessage>();
-  const { position, detach } = await ctx.feeds.attach(runId, (events) => events.forEach((e) => live.push(e)));
-  let last = afterSeq;
-  try {
-    while (last < position) {
-      const page = await eventsOf(ctx, runId, last, REPLAY_PAGE, position + 1);
-      for (const e of page) {
-        last = e.seq;
-        yield e;
-      }
-      if (page.length < REPLAY_PAGE) break;
-    }
-    for (;;) {
-      const batch = await live.take(3_600_000);
-      if (batch === null) return;
-      for (const e of batch) {
-        if (e.seq <= last) continue;
-        // Cannot happen while the feed is gapless; kept so a bug shows as a refetch, not a hole.
-        if (e.seq > last + 1) {
-          for (const missing of await eventsOf(ctx, runId, last, REPLAY_PAGE, e.seq)) {
-            last = missing.seq;
-            yield missing;
-          }
-        }
-        last = e.seq;
-        yield e;
-      }
-    }
-  } finally {
-    live.close();
-    detach();
-  }
+  return RunEventSubscription.open(ctx.feeds, (id, after, limit, before) => eventsOf(ctx, id, after, limit, before), runId, afterSeq);
 }
 
 /** The run after each change (coalesced: at most one fetch per `everyMs`). */
