@@ -13,7 +13,7 @@ export default async function globalSetup(): Promise<void> {
     DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`,
     REDIS_URL: 'redis://127.0.0.1:6379',
     WORKFLOWS_DIR: 'e2e/fixtures/workflows',
-    WEB_DIST: 'web/dist',
+    WEB_DIST: process.env.SKEIN_E2E_WEB_DIST ?? 'web/dist',
     LOG_LEVEL: 'warn',
   });
   process.env.SKEIN_E2E_URL = url;

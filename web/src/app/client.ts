@@ -41,6 +41,17 @@ function refreshListsFor(run: RunLike, cache: Cache): void {
   }
 }
 
+let plain: Client | undefined;
+
+/**
+ * A client without the normalised cache, for big results read once: a run's 2,000 steps would
+ * otherwise be written field by field into graphcache (and kept there) for nothing else to read.
+ */
+export function plainClient(): Client {
+  plain ??= new Client({ url: GRAPHQL_URL, exchanges: [fetchExchange], requestPolicy: 'network-only' });
+  return plain;
+}
+
 export function createUrqlClient(): Client {
   return new Client({
     url: GRAPHQL_URL,

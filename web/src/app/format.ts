@@ -14,12 +14,21 @@ export function elapsed(start?: string | null, end?: string | null, now = Date.n
   return (end ? Date.parse(end) : now) - Date.parse(start);
 }
 
+// One formatter each: toLocaleTimeString() builds a new one per call, which shows on a busy run.
+const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'medium' });
+const dateAndClock = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
+/** The time of day of an ISO timestamp, in the browser's locale. */
+export function clockTime(iso: string): string {
+  return clock.format(new Date(iso));
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   const today = new Date();
   const sameDay = d.toDateString() === today.toDateString();
-  return sameDay ? d.toLocaleTimeString() : d.toLocaleString();
+  return sameDay ? clock.format(d) : dateAndClock.format(d);
 }
 
 export function shortId(id: string): string {

@@ -42,7 +42,7 @@ export function ProgressBar({ value, tone }: { value: number; tone?: string }) {
   const pct = Math.round(Math.max(0, Math.min(1, value)) * 100);
   return (
     <span className={`progress${tone ? ` tone-${tone}` : ''}`} role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-      <span style={{ width: `${pct}%` }} />
+      <span style={{ transform: `scaleX(${pct / 100})` }} />
     </span>
   );
 }

@@ -1,19 +1,29 @@
-import { Background, Controls, MiniMap, ReactFlow, useReactFlow, type Edge, type Viewport } from '@xyflow/react';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Background, Controls, MiniMap, Position, ReactFlow, useReactFlow, type Edge, type Viewport } from '@xyflow/react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { NODE_HEIGHT, NODE_WIDTH, type LayoutInput } from './layout';
-import { nodeTypes, type StepFlowNode, type StepNodeData } from './StepNode';
+import { nodeTypes, type StepFlowNode } from './StepNode';
 import { useLayout } from './useLayout';
 
-/** What the graph needs of a step; status fields are absent on a workflow's (not a run's) graph. */
+/**
+ * What the graph needs of a step: its shape only. A run's statuses reach the nodes through
+ * RunStoreContext, each node subscribed to its own step, so events never rebuild the graph.
+ */
 export interface DagStep {
   stepId: string;
   type: string;
   needs: readonly string[];
-  status?: string;
-  attempt?: number;
-  maxAttempts?: number;
-  progress?: number;
 }
+
+/**
+ * Handles where StepNode's CSS puts them (left and right, mid-height). Given up front, React Flow
+ * needs no first render of every node to measure them, and so can cull off-screen nodes at once.
+ */
+const HANDLE = 8;
+const HANDLES: NonNullable<StepFlowNode['handles']> = [
+  { type: 'target', position: Position.Left, x: -HANDLE / 2, y: NODE_HEIGHT / 2 - HANDLE / 2, width: HANDLE, height: HANDLE },
+  { type: 'source', position: Position.Right, x: NODE_WIDTH - HANDLE / 2, y: NODE_HEIGHT / 2 - HANDLE / 2, width: HANDLE, height: HANDLE },
+];
+const MEASURED = { width: NODE_WIDTH, height: NODE_HEIGHT };
 
 interface Props {
   steps: readonly DagStep[];
@@ -44,7 +54,7 @@ function FitOnResize({ target }: { target: React.RefObject<HTMLDivElement | null
   return null;
 }
 
-export function DagView({ steps, selected, onSelect, height = 420 }: Props) {
+function DagViewInner({ steps, selected, onSelect, height = 420 }: Props) {
   // The layout only changes with the graph's shape, never with statuses.
   const shapeKey = useMemo(() => steps.map((s) => `${s.stepId}<${s.needs.join(',')}`).join('|'), [steps]);
   const stepsRef = useRef(steps);
@@ -86,39 +96,33 @@ export function DagView({ steps, selected, onSelect, height = 420 }: Props) {
     return allEdges.filter((e) => on(e.source) && on(e.target));
   }, [big, layout, allEdges, view]);
 
-  // Reuse each node object while its step is unchanged, so memoized nodes skip re-rendering.
-  const cache = useRef(new Map<string, { step: DagStep; selected: boolean; node: StepFlowNode }>());
+  // Reuse each node object while its shape, place and selection are unchanged: React Flow then
+  // skips it, and memoized nodes do not re-render.
+  const cache = useRef(new Map<string, StepFlowNode>());
   const nodes = useMemo<StepFlowNode[]>(() => {
     if (!layout) return [];
-    const next = new Map<string, { step: DagStep; selected: boolean; node: StepFlowNode }>();
+    const next = new Map<string, StepFlowNode>();
     const out: StepFlowNode[] = [];
     for (const s of steps) {
       const isSel = s.stepId === selected;
+      const position = layout.positions[s.stepId] ?? { x: 0, y: 0 };
       const prev = cache.current.get(s.stepId);
-      let node: StepFlowNode;
-      if (prev && prev.step === s && prev.selected === isSel && prev.node.position === layout.positions[s.stepId]) node = prev.node;
-      else {
-        const data: StepNodeData = {
-          stepId: s.stepId,
-          type: s.type,
-          status: s.status,
-          attempt: s.attempt,
-          maxAttempts: s.maxAttempts,
-          progress: s.progress,
-          selected: isSel,
-        };
-        node = {
-          id: s.stepId,
-          type: 'step',
-          position: layout.positions[s.stepId] ?? { x: 0, y: 0 },
-          data,
-          width: NODE_WIDTH,
-          height: NODE_HEIGHT,
-          draggable: false,
-          connectable: false,
-        };
-      }
-      next.set(s.stepId, { step: s, selected: isSel, node });
+      const node: StepFlowNode =
+        prev && prev.data.type === s.type && prev.data.selected === isSel && prev.position === position
+          ? prev
+          : {
+              id: s.stepId,
+              type: 'step',
+              position,
+              data: { stepId: s.stepId, type: s.type, selected: isSel },
+              width: NODE_WIDTH,
+              height: NODE_HEIGHT,
+              measured: MEASURED,
+              handles: HANDLES,
+              draggable: false,
+              connectable: false,
+            };
+      next.set(s.stepId, node);
       out.push(node);
     }
     cache.current = next;
@@ -157,3 +161,6 @@ export function DagView({ steps, selected, onSelect, height = 420 }: Props) {
     </div>
   );
 }
+
+/** The graph re-renders when its shape, selection or size changes; never on a step's event. */
+export const DagView = memo(DagViewInner);

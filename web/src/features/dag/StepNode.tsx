@@ -1,24 +1,26 @@
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
 import { ProgressBar, statusMeta } from '../../app/status';
+import { useLiveStep } from '../runs/runStore';
 
 export interface StepNodeData extends Record<string, unknown> {
   stepId: string;
   type: string;
-  status?: string;
-  attempt?: number;
-  maxAttempts?: number;
-  progress?: number;
   selected?: boolean;
 }
 
 export type StepFlowNode = Node<StepNodeData, 'step'>;
 
-/** A step: status by colour and icon, attempt/maxAttempts, and progress while it runs. */
+/**
+ * A step: status by colour and icon, attempt/maxAttempts, and progress while it runs. On a run's
+ * graph it reads its own step from the run's store (and re-renders on that step's events only);
+ * on a workflow's graph there is no store and no status.
+ */
 function StepNodeView({ data }: NodeProps<StepFlowNode>) {
-  const status = data.status ?? 'PENDING';
+  const live = useLiveStep(data.stepId);
+  const status = live?.status ?? 'PENDING';
   const m = statusMeta(status);
-  const showStatus = data.status !== undefined;
+  const showStatus = live !== undefined;
   return (
     <div
       className={`step-node tone-${m.tone}${data.selected ? ' selected' : ''}`}
@@ -39,11 +41,11 @@ function StepNodeView({ data }: NodeProps<StepFlowNode>) {
         <span>{data.type}</span>
         {showStatus && (
           <span className="num" data-testid="attempt">
-            {data.attempt ?? 0}/{data.maxAttempts ?? 1}
+            {live?.attempt ?? 0}/{live?.maxAttempts ?? 1}
           </span>
         )}
       </div>
-      {showStatus && <ProgressBar value={data.progress ?? 0} tone={m.tone} />}
+      {showStatus && <ProgressBar value={live?.progress ?? 0} tone={m.tone} />}
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );

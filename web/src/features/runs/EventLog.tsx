@@ -1,7 +1,28 @@
 import { memo } from 'react';
+import { clockTime } from '../../app/format';
 import { statusMeta } from '../../app/status';
 import type { RunEventFieldsFragment } from '../../graphql/graphql';
 import type { Connection } from './useRunEvents';
+
+/** One line; memoized, so a new batch renders only its own lines. */
+const EventRow = memo(function EventRow({ event: e, onStep }: { event: RunEventFieldsFragment; onStep: (stepId: string) => void }) {
+  return (
+    <li data-type={e.type}>
+      <span className="seq num">#{e.seq}</span>
+      <span className="muted num">{clockTime(e.at)}</span>
+      <span className={`etype tone-${e.status ? statusMeta(e.status).tone : 'idle'}`}>{e.type}</span>
+      {e.stepId && (
+        <button type="button" className="link mono" onClick={() => onStep(e.stepId!)}>
+          {e.stepId}
+        </button>
+      )}
+      {e.attempt != null && <span className="muted small">attempt {e.attempt}</span>}
+      {e.progress != null && e.type === 'STEP_PROGRESS' && <span className="muted small">{Math.round(e.progress * 100)}%</span>}
+      {e.message && <span className="emsg">{e.message}</span>}
+      {e.actor && <span className="muted small">by {e.actor}</span>}
+    </li>
+  );
+});
 
 function EventLogView({
   events,
@@ -23,20 +44,7 @@ function EventLogView({
       </div>
       <ol className="events">
         {shown.map((e) => (
-          <li key={e.seq} data-type={e.type}>
-            <span className="seq num">#{e.seq}</span>
-            <span className="muted num">{new Date(e.at).toLocaleTimeString()}</span>
-            <span className={`etype tone-${e.status ? statusMeta(e.status).tone : 'idle'}`}>{e.type}</span>
-            {e.stepId && (
-              <button type="button" className="link mono" onClick={() => onStep(e.stepId!)}>
-                {e.stepId}
-              </button>
-            )}
-            {e.attempt != null && <span className="muted small">attempt {e.attempt}</span>}
-            {e.progress != null && e.type === 'STEP_PROGRESS' && <span className="muted small">{Math.round(e.progress * 100)}%</span>}
-            {e.message && <span className="emsg">{e.message}</span>}
-            {e.actor && <span className="muted small">by {e.actor}</span>}
-          </li>
+          <EventRow key={e.seq} event={e} onStep={onStep} />
         ))}
       </ol>
     </div>

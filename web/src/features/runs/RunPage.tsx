@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useQuery, useSubscription } from 'urql';
 import { ErrorBox } from '../../app/errors';
@@ -11,6 +11,7 @@ import { EventLog } from './EventLog';
 import { Gantt } from './Gantt';
 import { RunActions } from './RunActions';
 import { countSteps } from './runState';
+import { RunStoreContext, useLiveRunState } from './runStore';
 import { StepDrawer } from './StepDrawer';
 import { useLiveRun } from './useLiveRun';
 
@@ -60,16 +61,20 @@ function RunScreen({ runId }: { runId: string }) {
   const [header] = useQuery({ query: RunHeaderQuery, variables: { id: runId } });
   const [updates] = useSubscription({ query: RunUpdatedSubscription, variables: { id: runId } });
   const liveRun = useLiveRun(runId);
+  const live = useLiveRunState(liveRun.store);
   const [selected, setSelected] = useState<string | null>(null);
+  const closeDrawer = useCallback(() => setSelected(null), []);
   const run = header.data?.run;
-  const live = liveRun.live;
   const status = live?.status ?? run?.status ?? 'QUEUED';
   const now = useNow(LIVE.has(status) || status === 'PAUSED');
 
-  const liveSteps = live?.steps;
-  const dagSteps = useMemo<DagStep[]>(() => (liveSteps ? Object.values(liveSteps) : []), [liveSteps]);
+  // The graph's shape comes from the snapshot (it changes only when the snapshot is read again);
+  // statuses reach the nodes through the store.
+  const snapSteps = liveRun.snapshot?.steps;
+  const dagSteps = useMemo<DagStep[]>(() => (snapSteps ?? []).map((s) => ({ stepId: s.stepId, type: s.type, needs: s.needs })), [snapSteps]);
   const counts = useMemo(() => (live ? countSteps(live) : null), [live]);
-  const waiting = useMemo(() => dagSteps.filter((s) => s.status === 'WAITING').map((s) => s.stepId), [dagSteps]);
+  const liveSteps = live?.steps;
+  const waiting = useMemo(() => (liveSteps ? Object.values(liveSteps).filter((s) => s.status === 'WAITING').map((s) => s.stepId) : []), [liveSteps]);
 
   if (liveRun.notFound || (header.data && !run)) {
     return (
@@ -81,7 +86,7 @@ function RunScreen({ runId }: { runId: string }) {
     );
   }
 
-  const step = selected && live ? live.steps[selected] : undefined;
+  const selectedStep = selected && live ? live.steps[selected] : undefined;
   const notSucceeded = counts ? counts.total - (counts.byStatus.SUCCEEDED ?? 0) : 0;
   return (
     <div className="page run-page">
@@ -182,18 +187,21 @@ function RunScreen({ runId }: { runId: string }) {
       <div className="run-body">
         <section className="card dag-card">
           {live ? (
-            <DagView steps={dagSteps} selected={selected} onSelect={setSelected} height="100%" />
+            <RunStoreContext.Provider value={liveRun.store}>
+              <DagView steps={dagSteps} selected={selected} onSelect={setSelected} height="100%" />
+            </RunStoreContext.Provider>
           ) : (
             <p className="muted">Loading steps…</p>
           )}
         </section>
-        {step && (
+        {selectedStep && (
           <StepDrawer
-            key={step.stepId}
+            key={selectedStep.stepId}
             runId={runId}
-            step={step}
-            tick={liveRun.stepTicks[step.stepId] ?? 0}
-            onClose={() => setSelected(null)}
+            stepId={selectedStep.stepId}
+            store={liveRun.store}
+            workflow={run ? { name: run.workflowName, version: run.workflowVersion } : undefined}
+            onClose={closeDrawer}
           />
         )}
       </div>

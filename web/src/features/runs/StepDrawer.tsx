@@ -1,37 +1,25 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery, type CombinedError } from 'urql';
 import { ErrorBox } from '../../app/errors';
-import { elapsed, formatDuration, formatTime, json } from '../../app/format';
+import { clockTime, elapsed, formatDuration, formatTime, json } from '../../app/format';
 import { ProgressBar, StatusBadge, statusMeta } from '../../app/status';
 import { graphql } from '../../graphql';
 import type { StepLogsQuery as StepLogsResult } from '../../graphql/graphql';
 import type { LiveStep } from './runState';
+import { useLiveStep, type RunStore } from './runStore';
 
-/**
- * The API has no single-step field yet, so details come from the run's step list. `with` comes
- * from the workflow definition (one read), not StepRun.with (a lookup per step on the server).
- */
+/** The step's own record: one step of the run (`Run.step`), never the run's whole step list. */
 const StepDetailsQuery = graphql(`
-  query StepDetails($id: ID!) {
+  query StepDetails($id: ID!, $stepId: String!) {
     run(id: $id) {
       id
-      workflow {
-        id
-        steps {
-          id
-          with
-          retry
-          timeoutMs
-          if
-          trigger
-        }
-      }
-      steps {
+      step(stepId: $stepId) {
         id
         stepId
         status
         attempt
         output
+        with
         skipReason
         workerId
         error {
@@ -55,13 +43,28 @@ const StepDetailsQuery = graphql(`
   }
 `);
 
-const StepLogsQuery = graphql(`
-  query StepLogs($id: ID!, $after: Int, $first: Int!) {
-    run(id: $id) {
+/** Retry policy and condition as defined: a workflow version never changes, so read it once. */
+const StepDefsQuery = graphql(`
+  query StepDefs($name: String!, $version: Int!) {
+    workflow(name: $name, version: $version) {
       id
       steps {
         id
-        stepId
+        retry
+        timeoutMs
+        if
+        trigger
+      }
+    }
+  }
+`);
+
+const StepLogsQuery = graphql(`
+  query StepLogs($id: ID!, $stepId: String!, $after: Int, $first: Int!) {
+    run(id: $id) {
+      id
+      step(stepId: $stepId) {
+        id
         logs(after: $after, first: $first) {
           id
           at
@@ -84,10 +87,11 @@ const ApproveStep = graphql(`
   }
 `);
 
-type LogLine = NonNullable<StepLogsResult['run']>['steps'][number]['logs'][number];
+type LogLine = NonNullable<NonNullable<StepLogsResult['run']>['step']>['logs'][number];
 const LOG_PAGE = 200;
 
-function useStepLogs(runId: string, stepId: string, tick: number) {
+/** Log lines, read on: once when opened, then on each change of the step (its events). */
+function useStepLogs(runId: string, stepId: string, tick: unknown) {
   const client = useClient();
   const [lines, setLines] = useState<LogLine[]>([]);
   const [more, setMore] = useState(false);
@@ -100,10 +104,10 @@ function useStepLogs(runId: string, stepId: string, tick: number) {
     busy.current = true;
     try {
       const res = await client
-        .query(StepLogsQuery, { id: runId, after: last.current, first: LOG_PAGE }, { requestPolicy: 'network-only' })
+        .query(StepLogsQuery, { id: runId, stepId, after: last.current, first: LOG_PAGE }, { requestPolicy: 'network-only' })
         .toPromise();
       setError(res.error ?? null);
-      const page = res.data?.run?.steps.find((s) => s.stepId === stepId)?.logs ?? [];
+      const page = res.data?.run?.step?.logs ?? [];
       if (page.length) {
         last.current = page[page.length - 1].id;
         setLines((prev) => prev.concat(page));
@@ -118,25 +122,52 @@ function useStepLogs(runId: string, stepId: string, tick: number) {
     last.current = null;
     setLines([]);
   }, [runId, stepId]);
-  // New lines are read on the step's own events (and once when opened).
   useEffect(() => {
     void fetchMore();
   }, [fetchMore, tick]);
   return { lines, more, error, fetchMore };
 }
 
+/** One step of a run: live status from the run's store, details and logs read for this step only. */
 export function StepDrawer({
   runId,
+  stepId,
+  store,
+  workflow,
+  onClose,
+}: {
+  runId: string;
+  stepId: string;
+  store: RunStore;
+  workflow?: { name: string; version: number };
+  onClose: () => void;
+}) {
+  const step = useLiveStep(stepId, store);
+  if (!step) return null;
+  return <StepDrawerView runId={runId} step={step} workflow={workflow} onClose={onClose} />;
+}
+
+function StepDrawerView({
+  runId,
   step,
-  tick,
+  workflow,
   onClose,
 }: {
   runId: string;
   step: LiveStep;
-  tick: number;
+  workflow?: { name: string; version: number };
   onClose: () => void;
 }) {
-  const [{ data, error }, refetch] = useQuery({ query: StepDetailsQuery, variables: { id: runId }, requestPolicy: 'cache-and-network' });
+  const [{ data, error }, refetch] = useQuery({
+    query: StepDetailsQuery,
+    variables: { id: runId, stepId: step.stepId },
+    requestPolicy: 'cache-and-network',
+  });
+  const [defs] = useQuery({
+    query: StepDefsQuery,
+    variables: { name: workflow?.name ?? '', version: workflow?.version ?? 0 },
+    pause: !workflow,
+  });
   const statusKey = `${step.status}:${step.attempt}`;
   const first = useRef(true);
   useEffect(() => {
@@ -146,12 +177,12 @@ export function StepDrawer({
     }
     refetch({ requestPolicy: 'network-only' });
   }, [statusKey, refetch]);
-  const logs = useStepLogs(runId, step.stepId, tick);
+  const logs = useStepLogs(runId, step.stepId, step);
   const [approval, approve] = useMutation(ApproveStep);
   const [comment, setComment] = useState('');
 
-  const detail = data?.run?.steps.find((s) => s.stepId === step.stepId);
-  const def = data?.run?.workflow.steps.find((s) => s.id === step.stepId);
+  const detail = data?.run?.step;
+  const def = defs.data?.workflow?.steps.find((s) => s.id === step.stepId);
   const decide = async (approved: boolean) => {
     const res = await approve({ runId, stepId: step.stepId, approved, comment: comment.trim() || null });
     if (!res.error) setComment('');
@@ -245,7 +276,7 @@ export function StepDrawer({
 
         <section>
           <h3>Input (with)</h3>
-          <pre className="code">{def ? json(def.with ?? null) : '…'}</pre>
+          <pre className="code">{detail ? json(detail.with ?? null) : '…'}</pre>
         </section>
         <section>
           <h3>Output</h3>
@@ -294,7 +325,7 @@ export function StepDrawer({
             <p className="muted small">No log lines.</p>
           ) : (
             <pre className="code logs" data-testid="step-logs">
-              {logs.lines.map((l) => `[${new Date(l.at).toLocaleTimeString()} #${l.attempt}] ${l.line}`).join('\n')}
+              {logs.lines.map((l) => `[${clockTime(l.at)} #${l.attempt}] ${l.line}`).join('\n')}
             </pre>
           )}
           {logs.more && (

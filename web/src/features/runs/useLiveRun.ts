@@ -1,11 +1,16 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { useClient, type CombinedError } from 'urql';
+import type { CombinedError } from 'urql';
+import { plainClient } from '../../app/client';
 import { graphql } from '../../graphql';
 import type { RunEventFieldsFragment, RunStepsQuery as RunStepsResult } from '../../graphql/graphql';
 import { reduceRunEvents, type LiveRun, type LiveStep, type StepStatus } from './runState';
+import { RunStore, useLiveRunState } from './runStore';
 import { useRunEvents } from './useRunEvents';
 
-/** Everything the graph and the timeline draw, for every step of the run. */
+/**
+ * Everything the graph and the timeline draw, for every step of the run, and nothing more: on a
+ * 2,000-step run each field is 2,000 values to send and parse.
+ */
 const RunStepsQuery = graphql(`
   query RunSteps($id: ID!) {
     run(id: $id) {
@@ -13,7 +18,6 @@ const RunStepsQuery = graphql(`
       status
       lastSeq
       steps {
-        id
         stepId
         type
         status
@@ -22,7 +26,6 @@ const RunStepsQuery = graphql(`
         progress
         progressMessage
         needs
-        queuedAt
         startedAt
         finishedAt
         attempts {
@@ -71,32 +74,31 @@ function toLive(run: SnapshotRun): LiveRun {
 }
 
 export interface LiveRunState {
-  live: LiveRun | null;
+  /** The steps, live: nodes, the drawer and the summary subscribe to what they show. */
+  store: RunStore;
+  /** The snapshot last read (finished attempts for the timeline); null until the first read. */
   snapshot: SnapshotRun | null;
   notFound: boolean;
   error: CombinedError | null;
   events: RunEventFieldsFragment[];
   connection: ReturnType<typeof useRunEvents>['connection'];
   streamError: ReturnType<typeof useRunEvents>['error'];
-  /** Bumped per applied batch, by step: lets the drawer refetch logs on its step's events. */
-  stepTicks: Record<string, number>;
   refetch: () => void;
 }
 
 /**
- * A run's steps, live: one snapshot query, then the event stream applied through the pure
- * reducer once per animation frame. The snapshot is refetched when the reducer asks (retry,
- * repair, an unknown step) and when the run settles, and buffered events are re-applied on top.
+ * A run's steps, live: one snapshot query (outside the normalised cache), then the event stream
+ * applied through the pure reducer into a RunStore, in batches. The snapshot is refetched when the
+ * reducer asks (retry, repair, an unknown step) and when the run settles, and buffered events are
+ * re-applied on top.
  */
 export function useLiveRun(runId: string): LiveRunState {
-  const client = useClient();
+  const [store] = useState(() => new RunStore());
   const [snapshot, setSnapshot] = useState<SnapshotRun | null>(null);
-  const [live, setLive] = useState<LiveRun | null>(null);
   const [notFound, setNotFound] = useState(false);
   const [error, setError] = useState<CombinedError | null>(null);
   const [events, setEvents] = useState<RunEventFieldsFragment[]>([]);
   const [startSeq, setStartSeq] = useState<number | null>(null);
-  const [stepTicks, setStepTicks] = useState<Record<string, number>>({});
   const buffer = useRef<RunEventFieldsFragment[]>([]);
   const loading = useRef<Promise<void> | null>(null);
   const again = useRef(false);
@@ -106,8 +108,8 @@ export function useLiveRun(runId: string): LiveRunState {
       again.current = true;
       return loading.current;
     }
-    const p = client
-      .query(RunStepsQuery, { id: runId }, { requestPolicy: 'network-only' })
+    const p = plainClient()
+      .query(RunStepsQuery, { id: runId })
       .toPromise()
       .then((res) => {
         setError(res.error ?? null);
@@ -115,15 +117,15 @@ export function useLiveRun(runId: string): LiveRunState {
         if (res.data && !run) setNotFound(true);
         if (!run) return;
         setSnapshot(run);
-        setLive((prev) => {
+        store.update((prev) => {
           const next = reduceRunEvents(toLive(run), buffer.current);
           // The newest run-status event wins over a snapshot that is not newer than it: a snapshot
           // read at seq N has been seen to still say RUNNING after RUN_SUCCEEDED (seq N).
           const lastRunEvent = [...buffer.current].reverse().find((e) => e.type.startsWith('RUN_') && e.status);
           if (prev && lastRunEvent && lastRunEvent.seq <= next.lastSeq && lastRunEvent.seq >= run.lastSeq && prev.status !== next.status) {
-            return { ...next, status: prev.status };
+            return keepUnchanged(prev, { ...next, status: prev.status });
           }
-          return next;
+          return keepUnchanged(prev, next);
         });
         setStartSeq((s) => s ?? Math.max(0, run.lastSeq - LOG_HISTORY));
       })
@@ -136,38 +138,37 @@ export function useLiveRun(runId: string): LiveRunState {
       });
     loading.current = p;
     return p;
-  }, [client, runId]);
+  }, [runId, store]);
 
   useEffect(() => {
     buffer.current = [];
     setSnapshot(null);
-    setLive(null);
+    store.set(null);
     setEvents([]);
     setStartSeq(null);
     setNotFound(false);
     void load();
-  }, [load]);
+  }, [load, store]);
 
-  const onEvents = useCallback((batch: RunEventFieldsFragment[]) => {
-    buffer.current = buffer.current.concat(batch);
-    if (buffer.current.length > KEEP_EVENTS) buffer.current = buffer.current.slice(-KEEP_EVENTS);
-    setLive((prev) => (prev ? reduceRunEvents(prev, batch) : prev));
-    setEvents((prev) => {
-      const next = prev.concat(batch);
-      return next.length > 1000 ? next.slice(-1000) : next;
-    });
-    setStepTicks((prev) => {
-      const next = { ...prev };
-      for (const e of batch) if (e.stepId) next[e.stepId] = (next[e.stepId] ?? 0) + 1;
-      return next;
-    });
-  }, []);
+  const onEvents = useCallback(
+    (batch: RunEventFieldsFragment[]) => {
+      buffer.current = buffer.current.concat(batch);
+      if (buffer.current.length > KEEP_EVENTS) buffer.current = buffer.current.slice(-KEEP_EVENTS);
+      store.update((prev) => (prev ? reduceRunEvents(prev, batch) : prev));
+      setEvents((prev) => {
+        const next = prev.concat(batch);
+        return next.length > 1000 ? next.slice(-1000) : next;
+      });
+    },
+    [store],
+  );
 
-  // Big runs: every applied batch re-processes thousands of nodes in React Flow, so batch more.
+  // Big runs: batch more, so the summary, timeline and event log repaint a few times a second.
   const big = (snapshot?.steps.length ?? 0) > BIG_RUN;
   const stream = useRunEvents(runId, startSeq, onEvents, big ? 250 : 0);
 
   // Refetch when the reducer cannot tell the whole story, and when the run settles (attempts).
+  const live = useLiveRunState(store);
   const status = live?.status;
   const needsRefetch = live?.needsRefetch ?? false;
   useEffect(() => {
@@ -184,14 +185,42 @@ export function useLiveRun(runId: string): LiveRunState {
   }, [status, snapshot, load]);
 
   return {
-    live,
+    store,
     snapshot,
     notFound,
     error,
     events,
     connection: stream.connection,
     streamError: stream.error,
-    stepTicks,
     refetch: () => void load(),
   };
+}
+
+/**
+ * A refetched snapshot rebuilds every step object; keep the old object where nothing changed, so
+ * only the steps that did change re-render.
+ */
+function keepUnchanged(prev: LiveRun | null, next: LiveRun): LiveRun {
+  if (!prev) return next;
+  const steps: Record<string, LiveStep> = {};
+  for (const [id, step] of Object.entries(next.steps)) {
+    const old = prev.steps[id];
+    steps[id] = old && sameStep(old, step) ? old : step;
+  }
+  return { ...next, steps };
+}
+
+function sameStep(a: LiveStep, b: LiveStep): boolean {
+  return (
+    a.status === b.status &&
+    a.attempt === b.attempt &&
+    a.maxAttempts === b.maxAttempts &&
+    a.progress === b.progress &&
+    a.progressMessage === b.progressMessage &&
+    a.startedAt === b.startedAt &&
+    a.finishedAt === b.finishedAt &&
+    a.type === b.type &&
+    a.needs.length === b.needs.length &&
+    a.needs.every((n, i) => n === b.needs[i])
+  );
 }
