@@ -1,6 +1,7 @@
-import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useMemo } from 'react';
 import { formatDuration } from '../../app/format';
 import { statusMeta } from '../../app/status';
+import { useVirtualRows } from '../../app/useVirtualRows';
 import type { LiveStep } from './runState';
 import type { SnapshotStep } from './useLiveRun';
 
@@ -79,20 +80,10 @@ function GanttView({
 /** Row pitch in px: .gantt-row's height plus the gap between rows (styles.css). */
 const ROW = 21;
 const VIEW = 300;
-const OVERSCAN = 8;
 
 /** Only the rows in view are in the DOM: a 2,000-step run has 2,000 rows. */
 function GanttRows({ rows, t0, span, onStep }: { rows: Row[]; t0: number; span: number; onStep: (stepId: string) => void }) {
-  const [top, setTop] = useState(0);
-  const frame = useRef(0);
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
-  const onScroll = (e: React.UIEvent<HTMLDivElement>) => {
-    const el = e.currentTarget;
-    cancelAnimationFrame(frame.current);
-    frame.current = requestAnimationFrame(() => setTop(el.scrollTop));
-  };
-  const from = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-  const to = Math.min(rows.length, Math.ceil((top + VIEW) / ROW) + OVERSCAN);
+  const { from, to, box, inner, rowStyle } = useVirtualRows(rows.length, ROW, VIEW);
   return (
     <div className="gantt" data-testid="gantt" data-rows={rows.length}>
       <div className="gantt-axis muted small">
@@ -100,10 +91,10 @@ function GanttRows({ rows, t0, span, onStep }: { rows: Row[]; t0: number; span: 
         <span>{formatDuration(span / 2)}</span>
         <span>{formatDuration(span)}</span>
       </div>
-      <div className="gantt-scroll" style={{ maxHeight: VIEW }} onScroll={onScroll}>
-        <div style={{ height: rows.length * ROW, position: 'relative' }}>
+      <div className="gantt-scroll" {...box}>
+        <div {...inner}>
           {rows.slice(from, to).map((r, i) => (
-            <div className="gantt-row" key={r.stepId} style={{ position: 'absolute', top: (from + i) * ROW, left: 0, right: 0 }}>
+            <div className="gantt-row" key={r.stepId} style={rowStyle(from + i)}>
               <button type="button" className="gantt-label link mono" onClick={() => onStep(r.stepId)} title={r.stepId}>
                 {r.stepId}
               </button>
