@@ -1,6 +1,8 @@
 // Scenarios (a)–(d): Skein role `all` in this process, WORKER_CONCURRENCY = CONCURRENCY, its own
 // database. Figures come from stored data: run_events.at is clock_timestamp() at insert time.
 import type pg from 'pg';
+import { z } from 'zod';
+import { defineStep } from '../server/src/steps/define.js';
 import { endProfile, startProfile } from './profile.js';
 import {
   assertAllSucceeded, note, now, percentile, REGISTER, START, startSkein, storedWallMs, waitRunsDone, withClient, type Skein,
@@ -17,13 +19,14 @@ export interface SkeinSizes {
 }
 
 export interface ChainResult {
+  /** Handler i returns → handler i+1 starts (the finish transaction, its commit, the start): p50/p95/p99. */
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
   msPerStep: number;
   samples: number;
-  /** Where the step-to-step delay goes (p50s): SUCCEEDED(i) → QUEUED(i+1) → STARTED(i+1); STARTED → SUCCEEDED of one step. */
-  breakdown: { succeededToQueuedP50: number; queuedToStartedP50: number; startedToSucceededP50: number };
+  /** From stored events (p50s): SUCCEEDED(i) → STARTED(i+1) (0 when one transaction does both); STARTED → SUCCEEDED of one step. */
+  breakdown: { succeededToStartedP50: number; startedToSucceededP50: number };
 }
 
 export interface SkeinResult {
@@ -44,6 +47,17 @@ export async function skeinScenarios(sizes: SkeinSizes, profile: boolean): Promi
   try {
     return await withClient(skein.databaseUrl, async (c) => {
       const engine = skein.app.engine;
+      // A no-op that notes when its handler starts and returns, in this process's clock.
+      const stamps = new Map<string, { start: number; end: number }>();
+      engine.registry.add(defineStep({
+        type: 'bench-stamp',
+        input: z.object({}).strict().optional().default({}),
+        run: (ctx) => {
+          const t = now();
+          stamps.set(`${ctx.runId}/${ctx.stepId}`, { start: t, end: now() });
+          return null;
+        },
+      }));
       // Warm-up: caches, JIT, pool connections.
       note('skein in-process: warm-up');
       await engine.registerWorkflow(wide('warm', 20));
@@ -51,7 +65,7 @@ export async function skeinScenarios(sizes: SkeinSizes, profile: boolean): Promi
 
       // (a) chain
       note(`skein chain of ${sizes.chainLength} × ${sizes.chainRepeats}`);
-      await engine.registerWorkflow(chain('chain', sizes.chainLength));
+      await engine.registerWorkflow(chain('chain', sizes.chainLength, 'bench-stamp'));
       const chainRuns: string[] = [];
       prof.start();
       for (let i = 0; i < sizes.chainRepeats; i++) {
@@ -60,7 +74,7 @@ export async function skeinScenarios(sizes: SkeinSizes, profile: boolean): Promi
         chainRuns.push(id);
       }
       prof.end(`chain of ${sizes.chainLength} × ${sizes.chainRepeats}`, sizes.chainLength * sizes.chainRepeats);
-      const chainResult = await chainDelays(c, chainRuns, sizes.chainLength);
+      const chainResult = await chainDelays(c, chainRuns, sizes.chainLength, stamps);
       note(`skein chain: p50 ${chainResult.p50Ms.toFixed(2)} ms, p99 ${chainResult.p99Ms.toFixed(2)} ms, ${chainResult.msPerStep.toFixed(2)} ms per step`);
 
       // (b) wide
@@ -95,16 +109,15 @@ export async function skeinScenarios(sizes: SkeinSizes, profile: boolean): Promi
   }
 }
 
-async function chainDelays(c: pg.Client, runIds: string[], n: number): Promise<ChainResult> {
+async function chainDelays(c: pg.Client, runIds: string[], n: number, stamps: Map<string, { start: number; end: number }>): Promise<ChainResult> {
   const { rows } = await c.query<{ run_id: string; type: string; step_id: string; ms: number }>(
     `SELECT run_id, type, step_id, EXTRACT(EPOCH FROM at) * 1000 AS ms FROM run_events
-     WHERE run_id = ANY($1::uuid[]) AND type IN ('STEP_QUEUED', 'STEP_STARTED', 'STEP_SUCCEEDED')`,
+     WHERE run_id = ANY($1::uuid[]) AND type IN ('STEP_STARTED', 'STEP_SUCCEEDED')`,
     [runIds],
   );
   const at = new Map(rows.map((r) => [`${r.run_id}/${r.type}/${r.step_id}`, Number(r.ms)]));
   const delays: number[] = [];
-  const sq: number[] = [];
-  const qs: number[] = [];
+  const st: number[] = [];
   const ss: number[] = [];
   for (const run of runIds) {
     for (let i = 0; i < n; i++) {
@@ -112,11 +125,8 @@ async function chainDelays(c: pg.Client, runIds: string[], n: number): Promise<C
       const succeeded = at.get(`${run}/STEP_SUCCEEDED/s${i}`)!;
       ss.push(succeeded - started);
       if (i + 1 < n) {
-        const queued = at.get(`${run}/STEP_QUEUED/s${i + 1}`)!;
-        const next = at.get(`${run}/STEP_STARTED/s${i + 1}`)!;
-        delays.push(next - succeeded);
-        sq.push(queued - succeeded);
-        qs.push(next - queued);
+        delays.push(stamps.get(`${run}/s${i + 1}`)!.start - stamps.get(`${run}/s${i}`)!.end);
+        st.push(at.get(`${run}/STEP_STARTED/s${i + 1}`)! - succeeded);
       }
     }
   }
@@ -127,7 +137,7 @@ async function chainDelays(c: pg.Client, runIds: string[], n: number): Promise<C
     p99Ms: percentile(delays, 99),
     msPerStep: wall / n,
     samples: delays.length,
-    breakdown: { succeededToQueuedP50: percentile(sq, 50), queuedToStartedP50: percentile(qs, 50), startedToSucceededP50: percentile(ss, 50) },
+    breakdown: { succeededToStartedP50: percentile(st, 50), startedToSucceededP50: percentile(ss, 50) },
   };
 }
 

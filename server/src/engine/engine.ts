@@ -12,11 +12,12 @@ import { badInput, illegalTransition, notFound, SkeinError } from '../errors.js'
 import type { Logger } from '../logger.js';
 import type { Bus } from '../pubsub.js';
 import type { StepRegistry } from '../steps/registry.js';
-import { EventBatch } from './events.js';
+import { EventBatch, flushEvents } from './events.js';
 import { assertRunTransition } from './lifecycle.js';
 import { STEP_QUEUE, type StepJob } from './queue.js';
 import { retriesAllowed, retryDelayMs } from './retry.js';
 import * as sql from './sql.js';
+import { jsonb } from './sql.js';
 import { registerWorkflow, WorkflowCache, type CompiledWorkflow } from './workflows.js';
 
 export interface Actor {
@@ -48,8 +49,16 @@ export interface Claim {
 const MAX_INPUT_BYTES = 1_000_000;
 const jobSchema = z.object({ runId: z.uuid(), stepRunId: z.uuid(), stepId: z.string(), attempt: z.number().int().min(1) });
 
+/** One transaction's work across runs: the jobs to enqueue, decided in full before they are written. */
+interface TxCtx {
+  tx: Tx;
+  /** Steps to enqueue at the end of the transaction (or to start at once, see `work`). */
+  queue: { rt: RunTx; step: sql.StepRow; status: 'QUEUED' | 'RETRYING'; delayMs: number }[];
+}
+
 /** Per-transaction state for one run: the locked row, the events to store, what to do after. */
 interface RunTx {
+  ctx: TxCtx;
   tx: Tx;
   run: sql.RunRow;
   wf: CompiledWorkflow;
@@ -57,6 +66,15 @@ interface RunTx {
   actor: string;
   /** Steps that ended in this transaction: added to runs.steps_done by the final flush. */
   doneDelta: number;
+  /** Status and output of steps of this run that this transaction ended or read. */
+  known: Map<string, { status: string; output: unknown }>;
+}
+
+/** A finished attempt to record. */
+export interface Finished {
+  claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'>;
+  outcome: Outcome;
+  workerId?: string | null;
 }
 
 /**
@@ -89,11 +107,19 @@ export class Engine {
   // ---------------------------------------------------------------- run commands
 
   async startRun(args: { workflow: string; version?: number | null; input?: unknown; idempotencyKey?: string | null } & Actor): Promise<RunModel> {
-    const { Workflow, Run } = this.db.models;
-    const where = args.version == null ? { name: args.workflow } : { name: args.workflow, version: args.version };
-    const row = await Workflow.findOne({ where, order: [['version', 'DESC']] });
-    if (!row) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
-    const wf = this.workflows.of(row);
+    const { Run } = this.db.models;
+    // Only the id: the compiled definition comes from the cache (a version never changes).
+    const [found] = (await this.sequelize.query(
+      `SELECT id FROM workflows WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1`,
+      { bind: [args.workflow, args.version ?? null] },
+    )) as unknown as [Array<{ id: number }>];
+    if (!found.length) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
+    const wf = await this.workflows.get(found[0].id, async () => {
+      const [rows] = (await this.sequelize.query(`SELECT id, name, version, definition FROM workflows WHERE id = $1`, { bind: [found[0].id] })) as unknown as [
+        Array<{ id: number; name: string; version: number; definition: unknown }>,
+      ];
+      return rows[0];
+    });
     const input = args.input === undefined ? null : args.input;
     const text = JSON.stringify(input ?? null);
     if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
@@ -119,10 +145,15 @@ export class Engine {
           [wf.id, wf.name, wf.version, JSON.stringify(input), wf.definition.steps.length, key, actor],
         );
         const steps = wf.definition.steps;
-        await tx.query(
-          `INSERT INTO step_runs (run_id, step_id, position, type, needs, needs_left, status, max_attempts)
-           SELECT $1, s.step_id, s.position, s.type, ARRAY(SELECT jsonb_array_elements_text(s.needs)), jsonb_array_length(s.needs), 'PENDING', s.max_attempts
-           FROM unnest($2::text[], $3::int[], $4::text[], $5::jsonb[], $6::int[]) AS s(step_id, position, type, needs, max_attempts)`,
+        // Returns the roots: ready at once.
+        const roots = await tx.query<sql.StepRow>(
+          `WITH inserted AS (
+             INSERT INTO step_runs (run_id, step_id, position, type, needs, needs_left, status, max_attempts)
+             SELECT $1, s.step_id, s.position, s.type, ARRAY(SELECT jsonb_array_elements_text(s.needs)), jsonb_array_length(s.needs), 'PENDING', s.max_attempts
+             FROM unnest($2::text[], $3::int[], $4::text[], $5::jsonb[], $6::int[]) AS s(step_id, position, type, needs, max_attempts)
+             RETURNING ${sql.STEP_COLUMNS}, position
+           )
+           SELECT ${sql.STEP_COLUMNS} FROM inserted WHERE needs_left = 0 ORDER BY position`,
           [
             created.id,
             steps.map((s) => s.id),
@@ -132,11 +163,11 @@ export class Engine {
             steps.map((s) => (s.retry?.limit ?? 0) + 1),
           ],
         );
-        const rt = this.runTx(tx, created, wf, actor);
+        const rt = this.runTx({ tx, queue: [] }, created, wf, actor);
         rt.events.add({ type: 'RUN_CREATED', status: 'QUEUED', actor, message: `run of ${wf.name} v${wf.version}${key ? ` (idempotency key ${key})` : ''}` });
-        await this.decide(rt, await sql.readyPending(tx, created.id));
+        await this.decide(rt, roots);
         await this.settleRun(rt);
-        await this.flush(rt);
+        await this.flush(rt.ctx, [rt]);
         return created.id;
       });
       return (await Run.findByPk(runId))!;
@@ -245,7 +276,8 @@ export class Engine {
         rt.events.add({ type: 'STEP_REJECTED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, actor: rt.actor, message: args.comment ?? 'rejected', data: output });
       }
       this.addDone(rt, 1);
-      await this.stepsEnded(rt, [step.step_id]);
+      rt.known.set(step.step_id, { status: args.approved ? 'SUCCEEDED' : 'FAILED', output: normalise(output) });
+      await this.stepsEnded(new Map([[rt, [step.step_id]]]));
       await this.settleRun(rt);
     });
     const step = await this.db.models.StepRun.findOne({ where: { runId: args.runId, stepId: args.stepId } });
@@ -254,87 +286,97 @@ export class Engine {
 
   // ---------------------------------------------------------------- worker side
 
-  /**
-   * Fetch up to `max` jobs and mark their steps RUNNING, in one transaction: a worker that dies
-   * before commit leaves the jobs queued; one that dies after is found by its missing heartbeat.
-   */
+  /** Fetch up to `max` queued jobs and start their steps (see `work`). */
   async claim(workerId: string, max: number): Promise<Claim[]> {
-    return withTransaction(this.sequelize, async (tx) => {
-      const jobs = await this.boss.fetch<StepJob>(STEP_QUEUE, { batchSize: max, db: tx.bossDb } as PgBoss.FetchOptions & { db: typeof tx.bossDb });
-      if (!jobs || jobs.length === 0) return [];
-      const stale: string[] = [];
-      const byRun = new Map<string, { jobId: string; job: StepJob }[]>();
-      for (const j of jobs) {
-        const parsed = jobSchema.safeParse(j.data);
-        if (!parsed.success) {
-          this.logger.warn({ jobId: j.id }, 'dropping a step job with a malformed payload');
-          stale.push(j.id);
-          continue;
-        }
-        const list = byRun.get(parsed.data.runId) ?? [];
-        list.push({ jobId: j.id, job: parsed.data });
-        byRun.set(parsed.data.runId, list);
-      }
-      const claims: Claim[] = [];
-      // Lock runs in a fixed order so two claimers never wait on each other in a cycle.
-      for (const runId of [...byRun.keys()].sort()) {
-        const run = await sql.lockRun(tx, runId);
-        const entries = byRun.get(runId)!;
-        if (!run) {
-          stale.push(...entries.map((e) => e.jobId));
-          continue;
-        }
-        const rt = this.runTx(tx, run, await this.workflowOf(tx, run), 'worker');
-        const runnable = run.status === 'QUEUED' || run.status === 'RUNNING';
-        for (const { jobId, job } of entries) {
-          const step = await sql.lockStep(tx, job.stepRunId);
-          const current = step && step.job_id === jobId && (step.status === 'QUEUED' || step.status === 'RETRYING');
-          if (!current || !runnable) {
-            stale.push(jobId);
-            continue;
-          }
-          await sql.updateSteps(tx, [step.id], { status: 'RUNNING', attempt: job.attempt, workerId, started: true, progress: 0, error: null });
-          rt.events.add({ type: 'STEP_STARTED', stepId: step.step_id, status: 'RUNNING', attempt: job.attempt, data: { workerId } });
-          const def = rt.wf.steps.get(step.step_id)!;
-          claims.push({
-            jobId,
-            runId,
-            stepRunId: step.id,
-            stepId: step.step_id,
-            type: step.type,
-            attempt: job.attempt,
-            with: def.with,
-            input: run.input,
-            steps: def.needs.length ? await sql.outputsOf(tx, runId, def.needs) : {},
-            timeoutMs: def.timeoutMs,
-            startedAt: new Date(),
-          });
-        }
-        if (run.status === 'QUEUED' && rt.events.size > 0) {
-          rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
-          await this.setRunStatus(rt, 'RUNNING', { started: true });
-        }
-        await this.flush(rt);
-      }
-      if (stale.length) await this.boss.complete(STEP_QUEUE, stale, { db: tx.bossDb });
-      return claims;
-    });
+    return (await this.work(workerId, [], { fetch: max, direct: 0 })).claims;
+  }
+
+  /** Record how one attempt ended (see `work`). */
+  async finishAttempt(claim: Finished['claim'], outcome: Outcome, workerId?: string | null): Promise<'recorded' | 'fenced'> {
+    return (await this.work(workerId ?? null, [{ claim, outcome, workerId }], { fetch: 0, direct: 0 })).results[0];
   }
 
   /**
-   * Record how an attempt ended and schedule what follows, in one transaction. A result from an
-   * attempt that is no longer current (fenced: the step moved on) changes nothing.
+   * A worker's whole turn in one transaction: record how attempts ended (a result from an attempt
+   * that is no longer current — fenced: the step moved on — changes nothing), schedule what
+   * follows, and start new work for the worker's free slots: up to `fetch` queued jobs, then, up
+   * to `direct` claims in all, steps this transaction made ready, started at once (no queue hop).
+   * Claiming a step and marking it RUNNING commit together: a worker that dies before the commit
+   * leaves its jobs queued; one that dies after is found by its missing heartbeat.
    */
-  async finishAttempt(claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'>, outcome: Outcome, workerId?: string | null): Promise<'recorded' | 'fenced'> {
+  async work(workerId: string | null, finished: Finished[], slots: { fetch: number; direct: number }): Promise<{ results: ('recorded' | 'fenced')[]; claims: Claim[] }> {
     return withTransaction(this.sequelize, async (tx) => {
-      const run = await sql.lockRun(tx, claim.runId);
-      const step = await sql.lockStep(tx, claim.stepRunId);
-      if (!run || !step || step.status !== 'RUNNING' || step.attempt !== claim.attempt || step.job_id !== claim.jobId) {
-        if (claim.jobId) await this.boss.complete(STEP_QUEUE, claim.jobId, { fenced: true }, { db: tx.bossDb });
+      const ctx: TxCtx = { tx, queue: [] };
+      const complete: string[] = [];
+      const fetched: { jobId: string; job: StepJob }[] = [];
+      if (workerId && slots.fetch > 0) {
+        const jobs = await this.boss.fetch<StepJob>(STEP_QUEUE, { batchSize: slots.fetch, db: tx.bossDb } as PgBoss.FetchOptions & { db: typeof tx.bossDb });
+        for (const j of jobs ?? []) {
+          const parsed = jobSchema.safeParse(j.data);
+          if (parsed.success) fetched.push({ jobId: j.id, job: parsed.data });
+          else {
+            this.logger.warn({ jobId: j.id }, 'dropping a step job with a malformed payload');
+            complete.push(j.id);
+          }
+        }
+      }
+      // Every run this transaction touches is locked first, in id order: no two workers deadlock.
+      const runIds = [...new Set([...finished.map((f) => f.claim.runId), ...fetched.map((f) => f.job.runId)])];
+      const rts = new Map<string, RunTx>();
+      for (const run of await sql.lockRuns(tx, runIds)) rts.set(run.id, this.runTx(ctx, run, await this.workflowOf(tx, run), 'worker'));
+
+      const results = await this.recordOutcomes(ctx, rts, finished, complete);
+
+      const claims: Claim[] = [];
+      if (workerId) {
+        const wanted = fetched.filter((f) => {
+          const rt = rts.get(f.job.runId);
+          if (rt && isLive(rt.run)) return true;
+          complete.push(f.jobId);
+          return false;
+        });
+        claims.push(...(await this.startSteps(rts, workerId, wanted.map((f) => ({ stepRunId: f.job.stepRunId, jobId: f.jobId, attempt: f.job.attempt, direct: false })))));
+        const startedJobs = new Set(claims.map((c) => c.jobId));
+        for (const f of wanted) if (!startedJobs.has(f.jobId)) complete.push(f.jobId);
+        // Ready dependents go straight to this worker's spare slots: no enqueue, wake-up or fetch.
+        const spare = slots.direct - claims.length;
+        if (spare > 0) {
+          const direct = ctx.queue.filter((q) => q.status === 'QUEUED' && q.delayMs === 0 && isLive(q.rt.run) && this.registry.get(q.step.type)?.kind !== 'approval' && this.registry.has(q.step.type)).slice(0, spare);
+          if (direct.length) {
+            const taken = new Set(direct);
+            ctx.queue = ctx.queue.filter((q) => !taken.has(q));
+            const jobs = direct.map((q) => ({ id: randomUUID(), data: { runId: q.rt.run.id, stepRunId: q.step.id, stepId: q.step.step_id, attempt: q.step.attempt + 1 } satisfies StepJob }));
+            await sql.insertActiveJobs(tx, jobs);
+            claims.push(...(await this.startSteps(rts, workerId, jobs.map((j) => ({ stepRunId: j.data.stepRunId, jobId: j.id, attempt: j.data.attempt, direct: true })))));
+          }
+        }
+      }
+      // pg-boss 10 takes (name, ids, data, options) at run time; its types omit `data` for arrays.
+      if (complete.length) await (this.boss.complete as (name: string, ids: string[], data: object, options: object) => Promise<void>).call(this.boss, STEP_QUEUE, complete, {}, { db: tx.bossDb });
+      await this.flush(ctx, [...rts.values()]);
+      return { results, claims };
+    });
+  }
+
+  /** Record outcomes (runs locked by the caller): step rows in one statement, then what follows. */
+  private async recordOutcomes(ctx: TxCtx, rts: Map<string, RunTx>, finished: Finished[], complete: string[]): Promise<('recorded' | 'fenced')[]> {
+    if (finished.length === 0) return [];
+    const steps = await sql.lockSteps(ctx.tx, finished.map((f) => f.claim.stepRunId));
+    const rows: sql.FinishRow[] = [];
+    const ended = new Map<RunTx, string[]>();
+    const touched = new Set<RunTx>();
+    const results = finished.map(({ claim, outcome, workerId }): 'recorded' | 'fenced' => {
+      const rt = rts.get(claim.runId);
+      const step = steps.get(claim.stepRunId);
+      if (!rt || !step || step.status !== 'RUNNING' || step.attempt !== claim.attempt || step.job_id !== claim.jobId) {
+        // A stale attempt's job is done with; the step's current job is not ours to complete.
+        if (claim.jobId && claim.jobId !== step?.job_id) complete.push(claim.jobId);
         this.logger.info({ step: claim.stepRunId, attempt: claim.attempt, current: step?.attempt, status: step?.status }, 'ignored a result from an attempt that is no longer current');
         return 'fenced';
       }
-      const rt = this.runTx(tx, run, await this.workflowOf(tx, run), 'worker');
+      complete.push(claim.jobId);
+      touched.add(rt);
+      const { run, events } = rt;
       const def = rt.wf.steps.get(step.step_id)!;
       const record: AttemptRecord = {
         attempt: step.attempt,
@@ -344,44 +386,92 @@ export class Engine {
         startedAt: step.started_at ? new Date(step.started_at).toISOString() : null,
         finishedAt: new Date().toISOString(),
       };
-      let ended = false;
-      if (outcome.ok) {
-        const output = outcome.output === undefined ? null : outcome.output;
-        await sql.updateSteps(tx, [step.id], { status: 'SUCCEEDED', output, progress: 1, finished: true, attemptRecord: record, workerId: null });
-        rt.events.add({ type: 'STEP_SUCCEEDED', stepId: step.step_id, status: 'SUCCEEDED', attempt: step.attempt, progress: 1 });
-        ended = true;
-      } else {
-        const { error } = outcome;
-        const inSeries = step.attempt - step.series_start;
-        const retryable = error.code !== 'PERMANENT' && error.code !== 'CANCELLED' && error.code !== 'INVALID_WITH';
-        const canRetry = retryable && inSeries <= retriesAllowed(def.retry, error.code);
-        if (run.status === 'CANCELLING' || error.code === 'CANCELLED') {
-          await sql.updateSteps(tx, [step.id], { status: 'CANCELLED', error, finished: true, attemptRecord: record, workerId: null });
-          rt.events.add({ type: 'STEP_CANCELLED', stepId: step.step_id, status: 'CANCELLED', attempt: step.attempt, message: error.message });
-          ended = true;
-        } else if (canRetry && run.status === 'PAUSING') {
-          await sql.updateSteps(tx, [step.id], { status: 'PENDING', error, attemptRecord: record, workerId: null, jobId: null });
-          rt.events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'PENDING', attempt: step.attempt, message: `${error.message} (retries after resume)`, data: { code: error.code } });
-        } else if (canRetry) {
-          const delayMs = retryDelayMs(def.retry, inSeries);
-          await sql.updateSteps(tx, [step.id], { status: 'RETRYING', error, attemptRecord: record, workerId: null });
-          await this.enqueue(rt, [step], 'RETRYING', delayMs);
-          rt.events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'RETRYING', attempt: step.attempt, message: error.message, data: { code: error.code, delayMs, nextAttempt: step.attempt + 1 } });
-        } else {
-          await sql.updateSteps(tx, [step.id], { status: 'FAILED', error, finished: true, attemptRecord: record, workerId: null });
-          rt.events.add({ type: 'STEP_FAILED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, message: error.message, data: { code: error.code } });
-          ended = true;
-        }
-      }
-      await this.boss.complete(STEP_QUEUE, claim.jobId, {}, { db: tx.bossDb });
-      if (ended) {
+      const row = (status: sql.FinishRow['status'], extra: Partial<sql.FinishRow> = {}): void => {
+        rows.push({ id: step.id, status, ok: false, output: null, error: null, finished: false, record, clearJob: false, ...extra });
+      };
+      const end = (status: string, output: unknown = null) => {
+        rt.known.set(step.step_id, { status, output });
         this.addDone(rt, 1);
-        await this.stepsEnded(rt, [step.step_id]);
+        const list = ended.get(rt) ?? [];
+        list.push(step.step_id);
+        ended.set(rt, list);
+      };
+      if (outcome.ok) {
+        const text = jsonb(outcome.output === undefined ? null : outcome.output);
+        row('SUCCEEDED', { ok: true, output: text, finished: true });
+        events.add({ type: 'STEP_SUCCEEDED', stepId: step.step_id, status: 'SUCCEEDED', attempt: step.attempt, progress: 1 });
+        end('SUCCEEDED', JSON.parse(text));
+        return 'recorded';
       }
-      await this.settleRun(rt);
-      await this.flush(rt);
+      const { error } = outcome;
+      const errorText = jsonb(error);
+      const inSeries = step.attempt - step.series_start;
+      const retryable = error.code !== 'PERMANENT' && error.code !== 'CANCELLED' && error.code !== 'INVALID_WITH';
+      const canRetry = retryable && inSeries <= retriesAllowed(def.retry, error.code);
+      if (run.status === 'CANCELLING' || error.code === 'CANCELLED') {
+        row('CANCELLED', { error: errorText, finished: true });
+        events.add({ type: 'STEP_CANCELLED', stepId: step.step_id, status: 'CANCELLED', attempt: step.attempt, message: error.message });
+        end('CANCELLED');
+      } else if (canRetry && run.status === 'PAUSING') {
+        row('PENDING', { error: errorText, clearJob: true });
+        events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'PENDING', attempt: step.attempt, message: `${error.message} (retries after resume)`, data: { code: error.code } });
+      } else if (canRetry) {
+        const delayMs = retryDelayMs(def.retry, inSeries);
+        row('RETRYING', { error: errorText });
+        ctx.queue.push({ rt, step, status: 'RETRYING', delayMs });
+        events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'RETRYING', attempt: step.attempt, message: error.message, data: { code: error.code, delayMs, nextAttempt: step.attempt + 1 } });
+      } else {
+        row('FAILED', { error: errorText, finished: true });
+        events.add({ type: 'STEP_FAILED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, message: error.message, data: { code: error.code } });
+        end('FAILED');
+      }
       return 'recorded';
     });
+    await sql.finishSteps(ctx.tx, rows);
+    await this.stepsEnded(ended);
+    for (const rt of touched) await this.settleRun(rt);
+    return results;
+  }
+
+  /** Start steps for a worker (runs locked by the caller) and build their claims. */
+  private async startSteps(rts: Map<string, RunTx>, workerId: string, items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[]): Promise<Claim[]> {
+    if (items.length === 0) return [];
+    const tx = [...rts.values()][0].tx;
+    const started = await sql.startSteps(tx, workerId, items);
+    // Inputs: outputs of each step's needs, from this transaction where it ended them.
+    const missing: { runId: string; stepId: string }[] = [];
+    for (const s of started) {
+      const rt = rts.get(s.run_id)!;
+      for (const n of rt.wf.steps.get(s.step_id)!.needs) if (!rt.known.has(n)) missing.push({ runId: s.run_id, stepId: n });
+    }
+    for (const r of await sql.outputsAcross(tx, missing)) rts.get(r.run_id)!.known.set(r.step_id, { status: r.status, output: r.output });
+    const now = new Date();
+    const startedRuns: string[] = [];
+    const claims = started.map((s): Claim => {
+      const rt = rts.get(s.run_id)!;
+      const def = rt.wf.steps.get(s.step_id)!;
+      rt.events.add({ type: 'STEP_STARTED', stepId: s.step_id, status: 'RUNNING', attempt: s.attempt, data: { workerId } });
+      if (rt.run.status === 'QUEUED') {
+        rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
+        rt.run.status = 'RUNNING';
+        startedRuns.push(rt.run.id);
+      }
+      return {
+        jobId: s.job_id,
+        runId: s.run_id,
+        stepRunId: s.id,
+        stepId: s.step_id,
+        type: s.type,
+        attempt: s.attempt,
+        with: def.with,
+        input: rt.run.input,
+        steps: Object.fromEntries(def.needs.map((n) => [n, { output: rt.known.get(n)?.output ?? null, status: rt.known.get(n)?.status ?? null }])),
+        timeoutMs: def.timeoutMs,
+        startedAt: now,
+      };
+    });
+    for (const id of startedRuns) await sql.updateRun(tx, id, { status: 'RUNNING', started: true });
+    return claims;
   }
 
   /**
@@ -445,7 +535,7 @@ export class Engine {
       await this.onRun(o.run_id, { actor: 'reconciler' }, async (rt) => {
         const step = await sql.lockStep(rt.tx, o.id);
         if (!step || (step.status !== 'QUEUED' && step.status !== 'RETRYING')) return;
-        await this.enqueue(rt, [step], 'QUEUED');
+        this.enqueue(rt, [step], 'QUEUED');
         rt.events.add({ type: 'RUN_REPAIRED', stepId: step.step_id, status: 'QUEUED', message: 'step was queued without a live job; enqueued again', actor: 'reconciler' });
         requeued++;
       });
@@ -464,8 +554,8 @@ export class Engine {
 
   // ---------------------------------------------------------------- internals
 
-  private runTx(tx: Tx, run: sql.RunRow, wf: CompiledWorkflow, actor: string): RunTx {
-    return { tx, run, wf, events: new EventBatch(run.id), actor, doneDelta: 0 };
+  private runTx(ctx: TxCtx, run: sql.RunRow, wf: CompiledWorkflow, actor: string): RunTx {
+    return { ctx, tx: ctx.tx, run, wf, events: new EventBatch(run.id), actor, doneDelta: 0, known: new Map() };
   }
 
   /** The run's workflow version, read through the transaction (never another connection). */
@@ -485,9 +575,9 @@ export class Engine {
     await withTransaction(this.sequelize, async (tx) => {
       const run = await sql.lockRun(tx, runId);
       if (!run) throw notFound('run', runId);
-      const rt = this.runTx(tx, run, await this.workflowOf(tx, run), who.actor ?? 'anonymous');
+      const rt = this.runTx({ tx, queue: [] }, run, await this.workflowOf(tx, run), who.actor ?? 'anonymous');
       await fn(rt);
-      await this.flush(rt);
+      await this.flush(rt.ctx, [rt]);
     });
   }
 
@@ -495,15 +585,41 @@ export class Engine {
     return (await this.db.models.Run.findByPk(runId))!;
   }
 
-  /** Store the events and the steps_done delta in one statement on the run's row. */
-  private async flush(rt: RunTx): Promise<void> {
-    const delta = rt.doneDelta;
-    rt.doneDelta = 0;
-    if (rt.events.size === 0) {
-      if (delta) await sql.updateRun(rt.tx, rt.run.id, { stepsDoneDelta: delta });
-      return;
+  /**
+   * End of a transaction: write the queued jobs (one insert for all runs) and then the events and
+   * steps_done deltas of every run (one statement). Workers are woken after the commit.
+   */
+  private async flush(ctx: TxCtx, rts: RunTx[]): Promise<void> {
+    const { tx } = ctx;
+    const queue = ctx.queue.splice(0);
+    if (queue.length) {
+      let soonest = Infinity;
+      const jobs = queue.map(({ rt, step, delayMs }) => {
+        soonest = Math.min(soonest, delayMs);
+        return {
+          id: randomUUID(),
+          name: STEP_QUEUE,
+          data: { runId: rt.run.id, stepRunId: step.id, stepId: step.step_id, attempt: step.attempt + 1 } satisfies StepJob,
+          startAfter: delayMs > 0 ? new Date(Date.now() + delayMs).toISOString() : undefined,
+          retryLimit: 0,
+          expireInSeconds: 86_399,
+        };
+      });
+      await this.boss.insert(jobs, { db: tx.bossDb } as { db: typeof tx.bossDb });
+      await sql.setStepJobs(tx, queue.map((q, i) => ({ stepRunId: q.step.id, jobId: jobs[i].id, status: q.status })));
+      tx.afterCommit(() => {
+        const at = Date.now() + soonest;
+        if (soonest > 0) this.local.emit('wakeAt', at);
+        else this.local.emit('wake');
+        void this.bus.publish('wake', { at });
+      });
     }
-    await rt.events.flush(rt.tx, this.bus, () => rt.run.status, delta);
+    const items = rts.map((rt) => {
+      const delta = rt.doneDelta;
+      rt.doneDelta = 0;
+      return { batch: rt.events, runStatus: () => rt.run.status, stepsDoneDelta: delta };
+    });
+    await flushEvents(tx, this.bus, items);
   }
 
   private async setRunStatus(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'> = {}): Promise<void> {
@@ -528,40 +644,40 @@ export class Engine {
     if (to === 'CANCELLED') this.addDone(rt, queued.length);
   }
 
-  /** Enqueue the next attempt of these steps, in this transaction. */
-  private async enqueue(rt: RunTx, steps: sql.StepRow[], status: 'QUEUED' | 'RETRYING', delayMs = 0): Promise<void> {
-    if (!steps.length) return;
-    const startAfter = delayMs > 0 ? new Date(Date.now() + delayMs).toISOString() : undefined;
-    const jobs = steps.map((s) => ({
-      id: randomUUID(),
-      name: STEP_QUEUE,
-      data: { runId: rt.run.id, stepRunId: s.id, stepId: s.step_id, attempt: s.attempt + 1 } satisfies StepJob,
-      startAfter,
-      retryLimit: 0,
-      expireInSeconds: 86_399,
-    }));
-    await this.boss.insert(jobs, { db: rt.tx.bossDb } as { db: typeof rt.tx.bossDb });
-    await sql.setStepJobs(rt.tx, steps.map((s, i) => ({ stepRunId: s.id, jobId: jobs[i].id, status })));
-    if (status === 'QUEUED') for (const s of steps) rt.events.add({ type: 'STEP_QUEUED', stepId: s.step_id, status: 'QUEUED', attempt: s.attempt + 1 });
-    rt.tx.afterCommit(() => {
-      if (startAfter) {
-        this.local.emit('wakeAt', Date.now() + delayMs);
-        void this.bus.publish('wake', { at: Date.now() + delayMs });
-      } else {
-        this.local.emit('wake');
-        void this.bus.publish('wake', { at: Date.now() });
-      }
-    });
+  /** Queue the next attempt of these steps: written (or started at once) at the end of the transaction. */
+  private enqueue(rt: RunTx, steps: sql.StepRow[], status: 'QUEUED' | 'RETRYING', delayMs = 0): void {
+    for (const step of steps) {
+      rt.ctx.queue.push({ rt, step, status, delayMs });
+      if (status === 'QUEUED') rt.events.add({ type: 'STEP_QUEUED', stepId: step.step_id, status: 'QUEUED', attempt: step.attempt + 1 });
+    }
   }
 
-  /** Steps just ended: release their dependents and decide the ones whose needs have all ended. */
-  private async stepsEnded(rt: RunTx, stepIds: string[]): Promise<void> {
-    let ended = stepIds;
-    while (ended.length) {
-      const counts = new Map<string, number>();
-      for (const id of ended) for (const d of rt.wf.dependents.get(id) ?? []) counts.set(d, (counts.get(d) ?? 0) + 1);
-      const candidates = await sql.releaseDependents(rt.tx, rt.run.id, counts);
-      ended = await this.decide(rt, candidates);
+  /** Steps just ended (per run): release their dependents and decide the ones whose needs have all ended. */
+  private async stepsEnded(ended: Map<RunTx, string[]>): Promise<void> {
+    let wave = ended;
+    while (wave.size) {
+      const items: { runId: string; stepId: string; n: number }[] = [];
+      const byRun = new Map<string, RunTx>();
+      for (const [rt, ids] of wave) {
+        byRun.set(rt.run.id, rt);
+        const counts = new Map<string, number>();
+        for (const id of ids) for (const d of rt.wf.dependents.get(id) ?? []) counts.set(d, (counts.get(d) ?? 0) + 1);
+        for (const [stepId, n] of counts) items.push({ runId: rt.run.id, stepId, n });
+      }
+      if (items.length === 0) return;
+      const candidates = new Map<RunTx, sql.StepRow[]>();
+      for (const row of await sql.releaseDependents([...byRun.values()][0].tx, items)) {
+        const rt = byRun.get(row.run_id)!;
+        const list = candidates.get(rt) ?? [];
+        list.push(row);
+        candidates.set(rt, list);
+      }
+      const next = new Map<RunTx, string[]>();
+      for (const [rt, list] of candidates) {
+        const skipped = await this.decide(rt, list);
+        if (skipped.length) next.set(rt, skipped);
+      }
+      wave = next;
     }
   }
 
@@ -570,19 +686,20 @@ export class Engine {
    * run is live (QUEUED/RUNNING); a paused run decides them on resume. Returns the steps skipped.
    */
   private async decide(rt: RunTx, candidates: sql.StepRow[]): Promise<string[]> {
-    if (!candidates.length || (rt.run.status !== 'QUEUED' && rt.run.status !== 'RUNNING')) return [];
-    const needIds = [...new Set(candidates.flatMap((c) => c.needs))];
-    const needs = await sql.outputsOf(rt.tx, rt.run.id, needIds);
-    const skipped: { step: sql.StepRow; reason: string }[] = [];
+    if (!candidates.length || !isLive(rt.run)) return [];
+    const unknown = [...new Set(candidates.flatMap((c) => c.needs))].filter((n) => !rt.known.has(n));
+    for (const [id, v] of Object.entries(await sql.outputsOf(rt.tx, rt.run.id, unknown))) rt.known.set(id, v);
+    const skipped: { id: string; stepId: string; reason: string }[] = [];
     const toQueue: sql.StepRow[] = [];
     const toWait: sql.StepRow[] = [];
     for (const step of candidates) {
       const def = rt.wf.steps.get(step.step_id)!;
+      const skip = (reason: string) => skipped.push({ id: step.id, stepId: step.step_id, reason });
       if (def.trigger !== 'allDone') {
-        const bad = step.needs.find((n) => needs[n]?.status !== 'SUCCEEDED');
+        const bad = step.needs.find((n) => rt.known.get(n)?.status !== 'SUCCEEDED');
         if (bad) {
-          const st = needs[bad]?.status;
-          skipped.push({ step, reason: `need ${bad} ${st === 'FAILED' ? 'failed' : st === 'SKIPPED' ? 'was skipped' : st === 'CANCELLED' ? 'was cancelled' : `is ${st}`}` });
+          const st = rt.known.get(bad)?.status;
+          skip(`need ${bad} ${st === 'FAILED' ? 'failed' : st === 'SKIPPED' ? 'was skipped' : st === 'CANCELLED' ? 'was cancelled' : `is ${st}`}`);
           continue;
         }
       }
@@ -591,11 +708,11 @@ export class Engine {
         try {
           verdict = await jsonata(def.if).evaluate({ input: rt.run.input, steps: await this.upstreamOutputs(rt, def.id) });
         } catch (err) {
-          skipped.push({ step, reason: `its if failed to evaluate: ${(err as Error).message}` });
+          skip(`its if failed to evaluate: ${(err as Error).message}`);
           continue;
         }
         if (!verdict || (Array.isArray(verdict) && verdict.length === 0)) {
-          skipped.push({ step, reason: `its if (${def.if}) was false` });
+          skip(`its if (${def.if}) was false`);
           continue;
         }
       }
@@ -603,10 +720,10 @@ export class Engine {
       else toQueue.push(step);
     }
     if (skipped.length) {
-      await sql.updateSteps(rt.tx, skipped.map((s) => s.step.id), { status: 'SKIPPED', finished: true });
-      for (const { step, reason } of skipped) {
-        await rt.tx.query(`UPDATE step_runs SET skip_reason = $2 WHERE id = $1`, [step.id, reason]);
-        rt.events.add({ type: 'STEP_SKIPPED', stepId: step.step_id, status: 'SKIPPED', message: reason });
+      await sql.skipSteps(rt.tx, skipped);
+      for (const { stepId, reason } of skipped) {
+        rt.known.set(stepId, { status: 'SKIPPED', output: null });
+        rt.events.add({ type: 'STEP_SKIPPED', stepId, status: 'SKIPPED', message: reason });
       }
       this.addDone(rt, skipped.length);
     }
@@ -619,8 +736,8 @@ export class Engine {
       rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
       await this.setRunStatus(rt, 'RUNNING', { started: true });
     }
-    await this.enqueue(rt, toQueue, 'QUEUED');
-    return skipped.map((s) => s.step.step_id);
+    this.enqueue(rt, toQueue, 'QUEUED');
+    return skipped.map((s) => s.stepId);
   }
 
   /** Outputs of every step upstream of `stepId`, for `if` expressions. */
@@ -677,6 +794,11 @@ export class Engine {
 function rejection(comment?: string | null): StepError {
   return { code: 'REJECTED', message: comment ? `rejected: ${comment}` : 'rejected' };
 }
+
+const isLive = (run: { status: RunStatus }) => run.status === 'QUEUED' || run.status === 'RUNNING';
+
+/** A value as it reads back from a jsonb column. */
+const normalise = (value: unknown): unknown => JSON.parse(jsonb(value ?? null));
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string) => UUID.test(s);

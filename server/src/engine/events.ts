@@ -42,36 +42,75 @@ export class EventBatch {
 
   /** Store (seq allocated from runs.last_seq under the run's row lock) and publish after commit. */
   async flush(tx: Tx, bus: Bus, runStatus: () => string, stepsDoneDelta = 0): Promise<RunEventMessage[]> {
-    if (this.pending.length === 0) return [];
-    const events = this.pending.splice(0);
-    const rows = await tx.query<{ seq: number; at: Date }>(
-      `WITH bump AS (
-         UPDATE runs SET last_seq = last_seq + $2, steps_done = steps_done + $11, updated_at = now() WHERE id = $1 RETURNING last_seq
-       )
-       INSERT INTO run_events (run_id, seq, type, step_id, status, progress, attempt, message, actor, data, at)
-       SELECT $1, (SELECT last_seq FROM bump) - $2 + e.ord, e.type, e.step_id, e.status, e.progress, e.attempt,
-              e.message, e.actor, e.data, clock_timestamp()
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::real[], $7::int[], $8::text[], $9::text[], $10::jsonb[])
-            WITH ORDINALITY AS e(type, step_id, status, progress, attempt, message, actor, data, ord)
-       RETURNING seq, at`,
-      [
-        this.runId,
-        events.length,
-        events.map((e) => e.type),
-        events.map((e) => e.stepId ?? null),
-        events.map((e) => e.status ?? null),
-        events.map((e) => e.progress ?? null),
-        events.map((e) => e.attempt ?? null),
-        events.map((e) => (e.message == null ? null : String(e.message).slice(0, 4000))),
-        events.map((e) => e.actor ?? null),
-        events.map((e) => (e.data === undefined ? null : jsonb(e.data))),
-        stepsDoneDelta,
-      ],
-    );
-    rows.sort((a, b) => a.seq - b.seq);
+    return (await flushEvents(tx, bus, [{ batch: this, runStatus, stepsDoneDelta }]))[0];
+  }
+
+  /** Take the pending events (flushEvents stores them). */
+  take(): NewEvent[] {
+    return this.pending.splice(0);
+  }
+}
+
+export interface FlushItem {
+  batch: EventBatch;
+  runStatus: () => string;
+  /** Steps that ended in this transaction: added to runs.steps_done. */
+  stepsDoneDelta: number;
+}
+
+/**
+ * Store the events of several runs (whose rows the transaction has locked) in one statement: each
+ * run's `last_seq` and `steps_done` are bumped and its events get the next gapless seqs. They are
+ * published once the transaction has committed. Returns the stored events, per item.
+ */
+export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise<RunEventMessage[][]> {
+  const live = items.filter((i) => i.batch.size > 0 || i.stepsDoneDelta !== 0);
+  if (live.length === 0) return items.map(() => []);
+  const taken = new Map(live.map((i) => [i.batch, i.batch.take()]));
+  const all = live.flatMap((i) => taken.get(i.batch)!.map((e, n) => ({ runId: i.batch.runId, ord: n + 1, e })));
+  const rows = await tx.query<{ run_id: string; seq: number; at: Date }>(
+    `WITH bump AS (
+       UPDATE runs r SET last_seq = r.last_seq + b.n, steps_done = r.steps_done + b.done, updated_at = now()
+       FROM unnest($1::uuid[], $2::int[], $3::int[]) AS b(id, n, done)
+       WHERE r.id = b.id RETURNING r.id, r.last_seq, b.n
+     )
+     INSERT INTO run_events (run_id, seq, type, step_id, status, progress, attempt, message, actor, data, at)
+     SELECT e.run_id, bump.last_seq - bump.n + e.ord, e.type, e.step_id, e.status, e.progress, e.attempt,
+            e.message, e.actor, e.data, clock_timestamp()
+     FROM unnest($4::uuid[], $5::int[], $6::text[], $7::text[], $8::text[], $9::real[], $10::int[], $11::text[], $12::text[], $13::jsonb[])
+          AS e(run_id, ord, type, step_id, status, progress, attempt, message, actor, data)
+     JOIN bump ON bump.id = e.run_id
+     RETURNING run_id, seq, at`,
+    [
+      live.map((i) => i.batch.runId),
+      live.map((i) => taken.get(i.batch)!.length),
+      live.map((i) => i.stepsDoneDelta),
+      all.map((x) => x.runId),
+      all.map((x) => x.ord),
+      all.map((x) => x.e.type),
+      all.map((x) => x.e.stepId ?? null),
+      all.map((x) => x.e.status ?? null),
+      all.map((x) => x.e.progress ?? null),
+      all.map((x) => x.e.attempt ?? null),
+      all.map((x) => (x.e.message == null ? null : String(x.e.message).slice(0, 4000))),
+      all.map((x) => x.e.actor ?? null),
+      all.map((x) => (x.e.data === undefined ? null : jsonb(x.e.data))),
+    ],
+  );
+  const byRun = new Map<string, { seq: number; at: Date }[]>();
+  for (const r of rows) {
+    const list = byRun.get(r.run_id) ?? [];
+    list.push(r);
+    byRun.set(r.run_id, list);
+  }
+  return items.map((item) => {
+    const events = taken.get(item.batch);
+    if (!events?.length) return [];
+    const stored = byRun.get(item.batch.runId)!.sort((a, b) => a.seq - b.seq);
+    const runId = item.batch.runId;
     const messages: RunEventMessage[] = events.map((e, i) => ({
-      runId: this.runId,
-      seq: rows[i].seq,
+      runId,
+      seq: stored[i].seq,
       type: e.type,
       stepId: e.stepId ?? null,
       status: e.status ?? null,
@@ -80,13 +119,13 @@ export class EventBatch {
       message: e.message ?? null,
       actor: e.actor ?? null,
       data: e.data ?? null,
-      at: new Date(rows[i].at).toISOString(),
+      at: new Date(stored[i].at).toISOString(),
     }));
-    const changed = this.statusChanged;
+    const changed = item.batch.statusChanged;
     tx.afterCommit(() => {
-      void bus.publish(runTopic(this.runId), { events: messages });
-      if (changed) void bus.publish('runs', { runId: this.runId, status: runStatus() });
+      void bus.publish(runTopic(runId), { events: messages });
+      if (changed) void bus.publish('runs', { runId, status: item.runStatus() });
     });
     return messages;
-  }
+  });
 }

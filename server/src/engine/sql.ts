@@ -44,7 +44,7 @@ export interface StepRow {
   started_at: Date | null;
 }
 
-const STEP_COLUMNS = `id, run_id, step_id, type, status, needs, needs_left, attempt, series_start, max_attempts, output, error, job_id, worker_id, started_at`;
+export const STEP_COLUMNS = `id, run_id, step_id, type, status, needs, needs_left, attempt, series_start, max_attempts, output, error, job_id, worker_id, started_at`;
 
 export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
   const rows = await tx.query<RunRow>(
@@ -53,6 +53,27 @@ export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined
     [runId],
   );
   return rows[0];
+}
+
+/** Lock several runs in id order (the one order every multi-run transaction uses: no deadlock). */
+export async function lockRuns(tx: Tx, runIds: string[]): Promise<RunRow[]> {
+  if (runIds.length === 0) return [];
+  if (runIds.length === 1) {
+    const run = await lockRun(tx, runIds[0]);
+    return run ? [run] : [];
+  }
+  return tx.query<RunRow>(
+    `SELECT id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at
+     FROM runs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    [runIds],
+  );
+}
+
+/** Lock step rows (their runs are already locked by the caller). */
+export async function lockSteps(tx: Tx, stepRunIds: string[]): Promise<Map<string, StepRow>> {
+  if (stepRunIds.length === 0) return new Map();
+  const rows = await tx.query<StepRow>(`SELECT ${STEP_COLUMNS} FROM step_runs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [stepRunIds]);
+  return new Map(rows.map((r) => [r.id, r]));
 }
 
 export async function lockStep(tx: Tx, stepRunId: string): Promise<StepRow | undefined> {
@@ -86,16 +107,119 @@ export async function countFailed(tx: Tx, runId: string): Promise<number> {
   return row.n;
 }
 
-/** Decrement `needs_left` of the dependents of steps that just ended; returns those now at zero. */
-export async function releaseDependents(tx: Tx, runId: string, counts: Map<string, number>): Promise<StepRow[]> {
-  if (counts.size === 0) return [];
-  return tx.query<StepRow>(
+/**
+ * Decrement `needs_left` of the dependents of steps that just ended, across runs, in one
+ * statement; returns the PENDING ones now at zero.
+ */
+export async function releaseDependents(tx: Tx, items: { runId: string; stepId: string; n: number }[]): Promise<StepRow[]> {
+  if (items.length === 0) return [];
+  const rows = await tx.query<StepRow>(
     `UPDATE step_runs s SET needs_left = s.needs_left - d.n, updated_at = now()
-     FROM unnest($2::text[], $3::int[]) AS d(step_id, n)
-     WHERE s.run_id = $1 AND s.step_id = d.step_id
+     FROM unnest($1::uuid[], $2::text[], $3::int[]) AS d(run_id, step_id, n)
+     WHERE s.run_id = d.run_id AND s.step_id = d.step_id
      RETURNING ${STEP_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}`,
-    [runId, [...counts.keys()], [...counts.values()]],
-  ).then((rows) => rows.filter((r) => r.needs_left <= 0 && r.status === 'PENDING'));
+    [items.map((i) => i.runId), items.map((i) => i.stepId), items.map((i) => i.n)],
+  );
+  return rows.filter((r) => r.needs_left <= 0 && r.status === 'PENDING');
+}
+
+/** Outputs of (run, step) pairs across runs, for the inputs of claimed steps. */
+export async function outputsAcross(tx: Tx, pairs: { runId: string; stepId: string }[]): Promise<{ run_id: string; step_id: string; output: unknown; status: string }[]> {
+  if (pairs.length === 0) return [];
+  return tx.query(
+    `SELECT s.run_id, s.step_id, s.output, s.status FROM step_runs s
+     JOIN unnest($1::uuid[], $2::text[]) AS p(run_id, step_id) ON s.run_id = p.run_id AND s.step_id = p.step_id`,
+    [pairs.map((p) => p.runId), pairs.map((p) => p.stepId)],
+  );
+}
+
+/** How an attempt ended, as one row of `finishSteps`. */
+export interface FinishRow {
+  id: string;
+  status: StepStatus;
+  ok: boolean;
+  /** JSON text (see `jsonb`) of the output of a successful attempt. */
+  output: string | null;
+  /** JSON text of the error of a failed one. */
+  error: string | null;
+  finished: boolean;
+  record: AttemptRecord;
+  clearJob: boolean;
+}
+
+/** Record the ends of many attempts in one statement. */
+export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `UPDATE step_runs s SET status = f.status,
+       output = CASE WHEN f.ok THEN f.output ELSE s.output END,
+       error = CASE WHEN f.ok THEN s.error ELSE f.error END,
+       progress = CASE WHEN f.ok THEN 1 ELSE s.progress END,
+       finished_at = CASE WHEN f.finished THEN now() ELSE s.finished_at END,
+       attempts = s.attempts || jsonb_build_array(f.record),
+       job_id = CASE WHEN f.clear_job THEN NULL ELSE s.job_id END,
+       worker_id = NULL, updated_at = now()
+     FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::jsonb[], $8::bool[])
+          AS f(id, status, ok, output, error, finished, record, clear_job)
+     WHERE s.id = f.id`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => r.status),
+      rows.map((r) => r.ok),
+      rows.map((r) => r.output),
+      rows.map((r) => r.error),
+      rows.map((r) => r.finished),
+      rows.map((r) => jsonb(r.record)),
+      rows.map((r) => r.clearJob),
+    ],
+  );
+}
+
+/** Skip steps, each with its reason, in one statement. */
+export async function skipSteps(tx: Tx, rows: { id: string; reason: string }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `UPDATE step_runs s SET status = 'SKIPPED', skip_reason = k.reason, finished_at = now(), updated_at = now()
+     FROM unnest($1::uuid[], $2::text[]) AS k(id, reason) WHERE s.id = k.id`,
+    [rows.map((r) => r.id), rows.map((r) => r.reason)],
+  );
+}
+
+/**
+ * Mark steps RUNNING for a worker. A fetched job starts its step only while the step is still
+ * QUEUED/RETRYING with that job (fencing); a `direct` start (a dependent taken straight from the
+ * transaction that made it ready) only while the step is PENDING. Returns the steps started.
+ */
+export async function startSteps(
+  tx: Tx,
+  workerId: string,
+  items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[],
+): Promise<{ id: string; run_id: string; step_id: string; type: string; attempt: number; job_id: string }[]> {
+  if (items.length === 0) return [];
+  return tx.query(
+    `UPDATE step_runs s SET status = 'RUNNING', attempt = c.attempt, job_id = c.job_id, worker_id = $5,
+       started_at = now(), finished_at = NULL, progress = 0, progress_message = NULL, error = NULL,
+       queued_at = CASE WHEN c.direct THEN now() ELSE s.queued_at END, updated_at = now()
+     FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::bool[]) AS c(id, job_id, attempt, direct)
+     WHERE s.id = c.id AND CASE WHEN c.direct THEN s.status = 'PENDING'
+                                ELSE s.job_id = c.job_id AND s.status IN ('QUEUED','RETRYING') END
+     RETURNING s.id, s.run_id, s.step_id, s.type, s.attempt, s.job_id`,
+    [items.map((i) => i.stepRunId), items.map((i) => i.jobId), items.map((i) => i.attempt), items.map((i) => i.direct), workerId],
+  );
+}
+
+/**
+ * Jobs for steps a worker starts straight away (no queue hop): inserted already active, so the
+ * queue's figures stay true and completing them at the end of the attempt works as for any job.
+ */
+export async function insertActiveJobs(tx: Tx, jobs: { id: string; data: unknown }[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await tx.query(
+    `INSERT INTO pgboss.job (id, name, data, state, retry_limit, started_on, expire_in, keep_until)
+     SELECT j.id, $1, j.data, 'active', 0, now(), interval '86399 seconds', now() + interval '7 days'
+     FROM unnest($2::uuid[], $3::jsonb[]) AS j(id, data)`,
+    [STEP_QUEUE, jobs.map((j) => j.id), jobs.map((j) => JSON.stringify(j.data))],
+  );
 }
 
 export async function readyPending(tx: Tx, runId: string): Promise<StepRow[]> {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Config } from '../config.js';
 import type { StepError } from '../db/models/step-run.js';
 import { withTransaction } from '../db/tx.js';
-import type { Claim, Engine, Outcome } from '../engine/engine.js';
+import type { Claim, Engine, Finished, Outcome } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { StepContext } from '../steps/define.js';
 
@@ -29,8 +29,11 @@ const PROGRESS_EVERY_MS = 250;
 const LOG_FLUSH_MS = 200;
 
 /**
- * A worker: its own fetch loop over pg-boss (claim + mark RUNNING in one transaction), up to
- * WORKER_CONCURRENCY attempts at once, woken at once by the engine or the bus, polling as fallback.
+ * A worker: up to WORKER_CONCURRENCY attempts at once, driven by one loop whose every turn is one
+ * transaction (`Engine.work`): record the attempts that ended since the last turn, and fill the
+ * free slots — from the queue when jobs may be waiting, and straight from the dependents those
+ * results made ready. While a turn commits, results pile up for the next: under load one
+ * transaction carries many. Woken at once by the engine or the bus, polling as fallback.
  * It heartbeats, reaps steps of dead workers, reconciles, and shuts down without losing work.
  */
 export class Worker {
@@ -38,7 +41,10 @@ export class Worker {
   private readonly active = new Map<string, Active>();
   private stopping = false;
   private wakeResolve: (() => void) | null = null;
-  private wakePending = false;
+  /** Jobs may be waiting in the queue: fetch on the next turn. */
+  private wakePending = true;
+  /** Attempts that ended, waiting for the next turn to record them. */
+  private readonly ended: { finished: Finished; recorded: () => void }[] = [];
   private loopDone: Promise<void> | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribers: Array<() => void> = [];
@@ -91,10 +97,10 @@ export class Worker {
   async stop(graceMs = this.config.SHUTDOWN_GRACE_MS): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.poke();
+    this.signal();
     for (const t of this.timers) clearInterval(t);
     for (const u of this.unsubscribers) u();
-    await this.loopDone;
+    // The loop claims nothing more but keeps recording results until every attempt has ended.
     const all = () => Promise.all([...this.active.values()].map((a) => a.done));
     const finished = await Promise.race([all().then(() => true), delay(graceMs).then(() => false)]);
     if (!finished) {
@@ -106,6 +112,8 @@ export class Worker {
       }
       await all();
     }
+    this.signal();
+    await this.loopDone;
     await Promise.allSettled([...this.tracked]);
     await this.engine.db.models.Worker.update({ stoppedAt: new Date(), running: 0 }, { where: { id: this.id } }).catch(() => undefined);
     this.logger.info({ worker: this.id }, 'worker stopped');
@@ -130,9 +138,17 @@ export class Worker {
     }
   }
 
+  /** Jobs were enqueued: fetch on the next turn. */
   poke(): void {
     this.wakePending = true;
-    this.wakeResolve?.();
+    this.signal();
+  }
+
+  /** Wake the loop (a result to record, a job to fetch, or shutdown). */
+  private signal(): void {
+    const resolve = this.wakeResolve;
+    this.wakeResolve = null;
+    resolve?.();
   }
 
   private pokeAt(at: number): void {
@@ -142,32 +158,69 @@ export class Worker {
   }
 
   private async loop(): Promise<void> {
-    while (!this.stopping) {
-      const free = this.config.WORKER_CONCURRENCY - this.active.size;
-      let claimed = 0;
-      if (free > 0) {
-        this.wakePending = false;
+    for (;;) {
+      const batch = this.ended.splice(0);
+      // Slots held by attempts still running (those in `batch` are freed by this turn).
+      const busy = this.active.size - batch.length;
+      const free = this.stopping ? 0 : Math.max(0, this.config.WORKER_CONCURRENCY - busy);
+      const fetch = this.wakePending ? free : 0;
+      if (batch.length === 0 && fetch === 0) {
+        if (this.stopping && this.active.size === 0) return;
+        // Wait for a result, a wake-up, or the poll interval (then look in the queue anyway).
+        const polled = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(true), this.config.WORKER_POLL_MS);
+          this.wakeResolve = () => {
+            clearTimeout(timer);
+            resolve(false);
+          };
+        });
+        if (polled) this.wakePending = true;
+        continue;
+      }
+      if (fetch > 0) this.wakePending = false;
+      let claims: Claim[] = [];
+      try {
+        claims = (await this.engine.work(this.id, batch.map((b) => b.finished), { fetch, direct: free })).claims;
+        for (const b of batch) b.recorded();
+      } catch (err) {
+        this.logger.error({ err }, 'a worker turn failed; recording its results one by one');
+        if (fetch > 0) this.wakePending = true;
+        await Promise.all(batch.map((b) => this.recordAlone(b)));
+        await delay(Math.min(this.config.WORKER_POLL_MS, 200));
+      }
+      for (const c of claims) this.execute(c);
+      // A full batch from the queue means more may be waiting.
+      if (fetch > 0 && claims.length >= fetch) this.wakePending = true;
+    }
+  }
+
+  /**
+   * Record one result on its own, with retries. If the database keeps refusing a successful
+   * result (an output it cannot store), the attempt is recorded as failed with the reason.
+   */
+  private async recordAlone(b: { finished: Finished; recorded: () => void }): Promise<void> {
+    const { claim, outcome } = b.finished;
+    try {
+      await retry(() => this.engine.finishAttempt(claim, outcome, this.id), this.logger, 3);
+      b.recorded();
+      return;
+    } catch (err) {
+      this.logger.error({ err, step: claim.stepRunId }, 'could not record a step result');
+      if (outcome.ok) {
+        const failed: Outcome = { ok: false, error: { code: 'OUTPUT_NOT_STORED', message: `the step's output could not be stored: ${(err as Error).message}` } };
         try {
-          const claims = await this.engine.claim(this.id, free);
-          claimed = claims.length;
-          for (const c of claims) this.execute(c);
-        } catch (err) {
-          this.logger.error({ err }, 'claiming steps failed; retrying after the poll interval');
+          await this.engine.finishAttempt(claim, failed, this.id);
+          b.recorded();
+          return;
+        } catch {
+          // The database is down: try again on a later turn.
         }
       }
-      if (this.stopping) break;
-      // A full batch means more may be waiting: fetch again at once if there is room.
-      if (free > 0 && claimed === free && this.active.size < this.config.WORKER_CONCURRENCY) continue;
-      if (this.wakePending && this.active.size < this.config.WORKER_CONCURRENCY) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.config.WORKER_POLL_MS);
-        this.wakeResolve = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeResolve = null;
     }
+    setTimeout(() => {
+      this.ended.push(b);
+      this.signal();
+    }, 1_000).unref();
   }
 
   private execute(claim: Claim): void {
@@ -197,15 +250,17 @@ export class Worker {
     const done = outcomePromise.then(async (outcome) => {
       clearTimeout(timeout);
       await reporter.close();
-      try {
-        await retry(() => this.engine.finishAttempt(claim, outcome, this.id), this.logger);
-      } catch (err) {
-        // The reaper will retry this attempt as lost once our heartbeat says we hold nothing.
-        this.logger.error({ err, step: claim.stepRunId }, 'could not record a step result');
-      } finally {
-        this.active.delete(claim.stepRunId);
-        this.poke();
-      }
+      // The loop records it on its next turn (with whatever else ended meanwhile) and frees the slot.
+      await new Promise<void>((recorded) => {
+        this.ended.push({
+          finished: { claim, outcome, workerId: this.id },
+          recorded: () => {
+            this.active.delete(claim.stepRunId);
+            recorded();
+          },
+        });
+        this.signal();
+      });
     });
     this.active.set(claim.stepRunId, { claim, controller, done, abandon: finish });
   }
