@@ -39,6 +39,8 @@ export interface Claim {
   stepId: string;
   type: string;
   attempt: number;
+  /** The first attempt of the step's current series (retryRun starts a new one). */
+  seriesStart: number;
   with: unknown;
   input: unknown;
   steps: Record<string, { output: unknown }>;
@@ -70,9 +72,9 @@ interface RunTx {
   known: Map<string, { status: string; output: unknown }>;
 }
 
-/** A finished attempt to record. */
+/** A finished attempt to record (a worker's own claims also carry stepId, seriesStart, startedAt). */
 export interface Finished {
-  claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'>;
+  claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'> & Partial<Pick<Claim, 'stepId' | 'seriesStart' | 'startedAt'>>;
   outcome: Outcome;
   workerId?: string | null;
 }
@@ -86,6 +88,7 @@ export class Engine {
   readonly local = new EventEmitter();
   /** Compiled workflow versions of this engine's database. */
   readonly workflows = new WorkflowCache();
+  private readonly outputs = new OutputCache();
   private readonly sequelize: Sequelize;
 
   constructor(
@@ -358,24 +361,28 @@ export class Engine {
     });
   }
 
-  /** Record outcomes (runs locked by the caller): step rows in one statement, then what follows. */
+  /**
+   * Record outcomes (runs locked by the caller): every step row in one statement that also fences
+   * (only the current attempt's row changes), then what follows for the ones it changed. Step rows
+   * are read first only for results that do not carry the claim's series start (the reaper's).
+   */
   private async recordOutcomes(ctx: TxCtx, rts: Map<string, RunTx>, finished: Finished[], complete: string[]): Promise<('recorded' | 'fenced')[]> {
     if (finished.length === 0) return [];
-    const steps = await sql.lockSteps(ctx.tx, finished.map((f) => f.claim.stepRunId));
-    const rows: sql.FinishRow[] = [];
+    const unknown = finished.filter((f) => f.claim.seriesStart === undefined || f.claim.stepId === undefined);
+    const locked = await sql.lockSteps(ctx.tx, unknown.map((f) => f.claim.stepRunId));
+    const plans: { row: sql.FinishRow; apply: () => void }[] = [];
     const ended = new Map<RunTx, string[]>();
     const touched = new Set<RunTx>();
-    const results = finished.map(({ claim, outcome, workerId }): 'recorded' | 'fenced' => {
+    for (const { claim, outcome, workerId } of finished) {
       const rt = rts.get(claim.runId);
-      const step = steps.get(claim.stepRunId);
+      const read = locked.get(claim.stepRunId);
+      const step = read ?? (claim.seriesStart !== undefined && claim.stepId !== undefined
+        ? { id: claim.stepRunId, step_id: claim.stepId, status: 'RUNNING', attempt: claim.attempt, job_id: claim.jobId, series_start: claim.seriesStart, worker_id: workerId ?? null, started_at: claim.startedAt ?? null }
+        : undefined);
       if (!rt || !step || step.status !== 'RUNNING' || step.attempt !== claim.attempt || step.job_id !== claim.jobId) {
-        // A stale attempt's job is done with; the step's current job is not ours to complete.
-        if (claim.jobId && claim.jobId !== step?.job_id) complete.push(claim.jobId);
-        this.logger.info({ step: claim.stepRunId, attempt: claim.attempt, current: step?.attempt, status: step?.status }, 'ignored a result from an attempt that is no longer current');
-        return 'fenced';
+        this.fenced(claim, step, complete);
+        continue;
       }
-      complete.push(claim.jobId);
-      touched.add(rt);
       const { run, events } = rt;
       const def = rt.wf.steps.get(step.step_id)!;
       const record: AttemptRecord = {
@@ -386,8 +393,8 @@ export class Engine {
         startedAt: step.started_at ? new Date(step.started_at).toISOString() : null,
         finishedAt: new Date().toISOString(),
       };
-      const row = (status: sql.FinishRow['status'], extra: Partial<sql.FinishRow> = {}): void => {
-        rows.push({ id: step.id, status, ok: false, output: null, error: null, finished: false, record, clearJob: false, ...extra });
+      const plan = (status: sql.FinishRow['status'], extra: Partial<sql.FinishRow>, apply: () => void): void => {
+        plans.push({ row: { id: step.id, attempt: step.attempt, jobId: claim.jobId, status, ok: false, output: null, error: null, finished: false, record, clearJob: false, ...extra }, apply });
       };
       const end = (status: string, output: unknown = null) => {
         rt.known.set(step.step_id, { status, output });
@@ -398,10 +405,13 @@ export class Engine {
       };
       if (outcome.ok) {
         const text = jsonb(outcome.output === undefined ? null : outcome.output);
-        row('SUCCEEDED', { ok: true, output: text, finished: true });
-        events.add({ type: 'STEP_SUCCEEDED', stepId: step.step_id, status: 'SUCCEEDED', attempt: step.attempt, progress: 1 });
-        end('SUCCEEDED', JSON.parse(text));
-        return 'recorded';
+        plan('SUCCEEDED', { ok: true, output: text, finished: true }, () => {
+          events.add({ type: 'STEP_SUCCEEDED', stepId: step.step_id, status: 'SUCCEEDED', attempt: step.attempt, progress: 1 });
+          const output = JSON.parse(text);
+          end('SUCCEEDED', output);
+          ctx.tx.afterCommit(() => this.outputs.set(run.id, step.step_id, output, text.length));
+        });
+        continue;
       }
       const { error } = outcome;
       const errorText = jsonb(error);
@@ -409,28 +419,51 @@ export class Engine {
       const retryable = error.code !== 'PERMANENT' && error.code !== 'CANCELLED' && error.code !== 'INVALID_WITH';
       const canRetry = retryable && inSeries <= retriesAllowed(def.retry, error.code);
       if (run.status === 'CANCELLING' || error.code === 'CANCELLED') {
-        row('CANCELLED', { error: errorText, finished: true });
-        events.add({ type: 'STEP_CANCELLED', stepId: step.step_id, status: 'CANCELLED', attempt: step.attempt, message: error.message });
-        end('CANCELLED');
+        plan('CANCELLED', { error: errorText, finished: true }, () => {
+          events.add({ type: 'STEP_CANCELLED', stepId: step.step_id, status: 'CANCELLED', attempt: step.attempt, message: error.message });
+          end('CANCELLED');
+        });
       } else if (canRetry && run.status === 'PAUSING') {
-        row('PENDING', { error: errorText, clearJob: true });
-        events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'PENDING', attempt: step.attempt, message: `${error.message} (retries after resume)`, data: { code: error.code } });
+        plan('PENDING', { error: errorText, clearJob: true }, () => {
+          events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'PENDING', attempt: step.attempt, message: `${error.message} (retries after resume)`, data: { code: error.code } });
+        });
       } else if (canRetry) {
         const delayMs = retryDelayMs(def.retry, inSeries);
-        row('RETRYING', { error: errorText });
-        ctx.queue.push({ rt, step, status: 'RETRYING', delayMs });
-        events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'RETRYING', attempt: step.attempt, message: error.message, data: { code: error.code, delayMs, nextAttempt: step.attempt + 1 } });
+        plan('RETRYING', { error: errorText }, () => {
+          ctx.queue.push({ rt, step: { id: step.id, step_id: step.step_id, attempt: step.attempt } as sql.StepRow, status: 'RETRYING', delayMs });
+          events.add({ type: 'STEP_RETRYING', stepId: step.step_id, status: 'RETRYING', attempt: step.attempt, message: error.message, data: { code: error.code, delayMs, nextAttempt: step.attempt + 1 } });
+        });
       } else {
-        row('FAILED', { error: errorText, finished: true });
-        events.add({ type: 'STEP_FAILED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, message: error.message, data: { code: error.code } });
-        end('FAILED');
+        plan('FAILED', { error: errorText, finished: true }, () => {
+          events.add({ type: 'STEP_FAILED', stepId: step.step_id, status: 'FAILED', attempt: step.attempt, message: error.message, data: { code: error.code } });
+          end('FAILED');
+        });
       }
-      return 'recorded';
-    });
-    await sql.finishSteps(ctx.tx, rows);
+    }
+    const changed = await sql.finishSteps(ctx.tx, plans.map((p) => p.row));
+    const recorded = new Set<string>();
+    const byStep = new Map(finished.map((f) => [f.claim.stepRunId, f]));
+    for (const p of plans) {
+      const f = byStep.get(p.row.id)!;
+      if (!changed.has(p.row.id)) {
+        this.fenced(f.claim, undefined, complete);
+        continue;
+      }
+      recorded.add(p.row.id);
+      complete.push(f.claim.jobId);
+      touched.add(rts.get(f.claim.runId)!);
+      p.apply();
+    }
     await this.stepsEnded(ended);
     for (const rt of touched) await this.settleRun(rt);
-    return results;
+    return finished.map((f) => (recorded.has(f.claim.stepRunId) ? 'recorded' : 'fenced'));
+  }
+
+  /** A result from an attempt that is no longer current: its job is done with; nothing else changes. */
+  private fenced(claim: Finished['claim'], step: { attempt: number; status: string; job_id: string | null } | undefined, complete: string[]): void {
+    // The step's current job is not ours to complete.
+    if (claim.jobId && claim.jobId !== step?.job_id) complete.push(claim.jobId);
+    this.logger.info({ step: claim.stepRunId, attempt: claim.attempt, current: step?.attempt, status: step?.status }, 'ignored a result from an attempt that is no longer current');
   }
 
   /** Start steps for a worker (runs locked by the caller) and build their claims. */
@@ -442,7 +475,12 @@ export class Engine {
     const missing: { runId: string; stepId: string }[] = [];
     for (const s of started) {
       const rt = rts.get(s.run_id)!;
-      for (const n of rt.wf.steps.get(s.step_id)!.needs) if (!rt.known.has(n)) missing.push({ runId: s.run_id, stepId: n });
+      for (const n of rt.wf.steps.get(s.step_id)!.needs) {
+        if (rt.known.has(n)) continue;
+        const cached = this.outputs.get(s.run_id, n);
+        if (cached) rt.known.set(n, { status: 'SUCCEEDED', output: cached.output });
+        else missing.push({ runId: s.run_id, stepId: n });
+      }
     }
     for (const r of await sql.outputsAcross(tx, missing)) rts.get(r.run_id)!.known.set(r.step_id, { status: r.status, output: r.output });
     const now = new Date();
@@ -463,9 +501,11 @@ export class Engine {
         stepId: s.step_id,
         type: s.type,
         attempt: s.attempt,
+        seriesStart: s.series_start,
         with: def.with,
         input: rt.run.input,
-        steps: Object.fromEntries(def.needs.map((n) => [n, { output: rt.known.get(n)?.output ?? null, status: rt.known.get(n)?.status ?? null }])),
+        // Each claim gets its own copy: outputs are shared by the cache and this transaction.
+        steps: Object.fromEntries(def.needs.map((n) => [n, { output: copy(rt.known.get(n)?.output ?? null), status: rt.known.get(n)?.status ?? null }])),
         timeoutMs: def.timeoutMs,
         startedAt: now,
       };
@@ -687,7 +727,13 @@ export class Engine {
    */
   private async decide(rt: RunTx, candidates: sql.StepRow[]): Promise<string[]> {
     if (!candidates.length || !isLive(rt.run)) return [];
-    const unknown = [...new Set(candidates.flatMap((c) => c.needs))].filter((n) => !rt.known.has(n));
+    const unknown: string[] = [];
+    for (const n of new Set(candidates.flatMap((c) => c.needs))) {
+      if (rt.known.has(n)) continue;
+      const cached = this.outputs.get(rt.run.id, n);
+      if (cached) rt.known.set(n, { status: 'SUCCEEDED', output: cached.output });
+      else unknown.push(n);
+    }
     for (const [id, v] of Object.entries(await sql.outputsOf(rt.tx, rt.run.id, unknown))) rt.known.set(id, v);
     const skipped: { id: string; stepId: string; reason: string }[] = [];
     const toQueue: sql.StepRow[] = [];
@@ -795,7 +841,41 @@ function rejection(comment?: string | null): StepError {
   return { code: 'REJECTED', message: comment ? `rejected: ${comment}` : 'rejected' };
 }
 
+/**
+ * Outputs of SUCCEEDED steps (final: nothing resets a succeeded step), so the inputs of dependents
+ * started in later transactions need no query. Bounded by entries and bytes; oldest out first.
+ */
+class OutputCache {
+  private readonly map = new Map<string, { output: unknown; bytes: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxEntries = 20_000, private readonly maxBytes = 16 * 1024 * 1024, private readonly maxEntryBytes = 64 * 1024) {}
+
+  get(runId: string, stepId: string): { output: unknown } | undefined {
+    return this.map.get(`${runId}/${stepId}`);
+  }
+
+  set(runId: string, stepId: string, output: unknown, bytes: number): void {
+    if (bytes > this.maxEntryBytes) return;
+    const key = `${runId}/${stepId}`;
+    const old = this.map.get(key);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.map.delete(key);
+    }
+    this.map.set(key, { output, bytes });
+    this.bytes += bytes;
+    for (const [k, v] of this.map) {
+      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= v.bytes;
+    }
+  }
+}
+
 const isLive = (run: { status: RunStatus }) => run.status === 'QUEUED' || run.status === 'RUNNING';
+
+const copy = (value: unknown): unknown => (value !== null && typeof value === 'object' ? structuredClone(value) : value);
 
 /** A value as it reads back from a jsonb column. */
 const normalise = (value: unknown): unknown => JSON.parse(jsonb(value ?? null));

@@ -136,6 +136,9 @@ export async function outputsAcross(tx: Tx, pairs: { runId: string; stepId: stri
 /** How an attempt ended, as one row of `finishSteps`. */
 export interface FinishRow {
   id: string;
+  /** Fencing: the row changes only while this attempt with this job is RUNNING. */
+  attempt: number;
+  jobId: string;
   status: StepStatus;
   ok: boolean;
   /** JSON text (see `jsonb`) of the output of a successful attempt. */
@@ -147,10 +150,10 @@ export interface FinishRow {
   clearJob: boolean;
 }
 
-/** Record the ends of many attempts in one statement. */
-export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await tx.query(
+/** Record the ends of many attempts in one statement. Returns the ids of the rows it changed. */
+export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const changed = await tx.query<{ id: string }>(
     `UPDATE step_runs s SET status = f.status,
        output = CASE WHEN f.ok THEN f.output ELSE s.output END,
        error = CASE WHEN f.ok THEN s.error ELSE f.error END,
@@ -159,9 +162,10 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<void> {
        attempts = s.attempts || jsonb_build_array(f.record),
        job_id = CASE WHEN f.clear_job THEN NULL ELSE s.job_id END,
        worker_id = NULL, updated_at = now()
-     FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::jsonb[], $8::bool[])
-          AS f(id, status, ok, output, error, finished, record, clear_job)
-     WHERE s.id = f.id`,
+     FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::jsonb[], $8::bool[], $9::int[], $10::uuid[])
+          AS f(id, status, ok, output, error, finished, record, clear_job, attempt, job_id)
+     WHERE s.id = f.id AND s.status = 'RUNNING' AND s.attempt = f.attempt AND s.job_id = f.job_id
+     RETURNING s.id`,
     [
       rows.map((r) => r.id),
       rows.map((r) => r.status),
@@ -171,8 +175,11 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<void> {
       rows.map((r) => r.finished),
       rows.map((r) => jsonb(r.record)),
       rows.map((r) => r.clearJob),
+      rows.map((r) => r.attempt),
+      rows.map((r) => r.jobId),
     ],
   );
+  return new Set(changed.map((r) => r.id));
 }
 
 /** Skip steps, each with its reason, in one statement. */
@@ -194,7 +201,7 @@ export async function startSteps(
   tx: Tx,
   workerId: string,
   items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[],
-): Promise<{ id: string; run_id: string; step_id: string; type: string; attempt: number; job_id: string }[]> {
+): Promise<{ id: string; run_id: string; step_id: string; type: string; attempt: number; series_start: number; job_id: string }[]> {
   if (items.length === 0) return [];
   return tx.query(
     `UPDATE step_runs s SET status = 'RUNNING', attempt = c.attempt, job_id = c.job_id, worker_id = $5,
@@ -203,7 +210,7 @@ export async function startSteps(
      FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::bool[]) AS c(id, job_id, attempt, direct)
      WHERE s.id = c.id AND CASE WHEN c.direct THEN s.status = 'PENDING'
                                 ELSE s.job_id = c.job_id AND s.status IN ('QUEUED','RETRYING') END
-     RETURNING s.id, s.run_id, s.step_id, s.type, s.attempt, s.job_id`,
+     RETURNING s.id, s.run_id, s.step_id, s.type, s.attempt, s.series_start, s.job_id`,
     [items.map((i) => i.stepRunId), items.map((i) => i.jobId), items.map((i) => i.attempt), items.map((i) => i.direct), workerId],
   );
 }
