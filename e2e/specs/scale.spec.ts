@@ -11,6 +11,10 @@ import { expectRunStatus, gql, LIVE_TIMEOUT, shot } from '../support/helpers.ts'
  *     runs (the server's full speed: hundreds of events a second).
  */
 const WIDTH = 1998;
+
+// Playwright's trace recorder (screencast and DOM snapshots) costs the page more than the page
+// costs itself on this scale: the figures would measure the recorder.
+test.use({ trace: 'off', screenshot: 'off' });
 const ROOT_MS = 12_000;
 
 interface Frames {
@@ -101,6 +105,19 @@ test('a 2,000-step run renders, every status reaches the screen, and the page an
   await expect(page.locator('.react-flow__node').nth(10)).toBeVisible();
   const firstRender = Date.now() - t0;
   const rendered = await page.locator('.react-flow__node').count();
+  // Where the first render went: marks the app sets (snapshot read, layout done, graph ready).
+  const breakdown = await page.evaluate(() => {
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    const steps = performance.getEntriesByType('resource').find((r) => r.name.includes('RunSteps')) as PerformanceResourceTiming | undefined;
+    const at = (name: string) => Math.round(performance.getEntriesByName(name)[0]?.startTime ?? -1);
+    return [
+      `DOMContentLoaded ${Math.round(nav.domContentLoadedEventEnd)}`,
+      `snapshot request ${Math.round(steps?.startTime ?? -1)}→${Math.round(steps?.responseEnd ?? -1)} (${Math.round((steps?.encodedBodySize ?? 0) / 1024)} KB)`,
+      `snapshot applied ${at('skein:snapshot')}`,
+      `layout ${at('skein:layout')}`,
+      `graph ready ${at('skein:graph')}`,
+    ].join(', ');
+  });
   const load = await takeFrames(page);
   const atRender = await server();
 
@@ -138,6 +155,7 @@ test('a 2,000-step run renders, every status reaches the screen, and the page an
       `scale: 2,000-step run ${startRun.id}`,
       `  first full render (goto → 2,000-node graph laid out, nodes on screen): ${firstRender} ms;` +
         ` ${rendered} node elements (the rest culled); ${atRender.lastSeq} events stored by then`,
+      `  where it went (ms from navigation): ${breakdown}`,
       `  frames during the load: ${describe(load, firstRender / 1000, 0)}`,
       `  root sleeping: ${quiet}`,
       `  fan-out: ${fanout}`,

@@ -147,7 +147,10 @@ function DagViewInner({ steps, selected, onSelect, height = 420 }: Props) {
           minZoom={0.05}
           maxZoom={2}
           proOptions={{ hideAttribution: true }}
-          onInit={(flow) => big && setView(flow.getViewport())}
+          onInit={(flow) => {
+            performance.mark('skein:graph');
+            if (big) setView(flow.getViewport());
+          }}
           onMoveEnd={(_e, v) => big && setView(v)}
           onNodeClick={(_e, n) => onSelect?.(n.id)}
           onPaneClick={() => onSelect?.(null)}

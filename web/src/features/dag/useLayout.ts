@@ -43,7 +43,10 @@ export function useLayout(key: string, build: () => LayoutInput): { layout?: Lay
   useEffect(() => {
     let live = true;
     requestLayout(build()).then(
-      (layout) => live && setState({ key, layout }),
+      (layout) => {
+        performance.mark('skein:layout');
+        if (live) setState({ key, layout });
+      },
       (error: Error) => live && setState({ key, error }),
     );
     return () => {

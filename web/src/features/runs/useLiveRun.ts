@@ -116,6 +116,7 @@ export function useLiveRun(runId: string): LiveRunState {
         const run = res.data?.run;
         if (res.data && !run) setNotFound(true);
         if (!run) return;
+        performance.mark('skein:snapshot', { detail: { steps: run.steps.length } });
         setSnapshot(run);
         store.update((prev) => {
           const next = reduceRunEvents(toLive(run), buffer.current);
