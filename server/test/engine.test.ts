@@ -76,6 +76,38 @@ describe('scheduling', () => {
   });
 });
 
+describe('worker turns', () => {
+  it('starts ready dependents from the finishing transaction, and every job of the run ends completed in the queue', async () => {
+    await register(app, {
+      name: 'turns',
+      steps: [
+        { id: 'root', type: 'transform', with: { expression: '{ "list": [1, 2, 3] }' } },
+        ...Array.from({ length: 12 }, (_, i) => ({ id: `m${i}`, type: 'transform', needs: ['root'], with: { expression: `$append(steps.root.output.list, ${i})` } })),
+        { id: 'c1', type: 'noop', needs: Array.from({ length: 12 }, (_, i) => `m${i}`) },
+        { id: 'c2', type: 'noop', needs: ['c1'] },
+      ],
+    });
+    const id = await start(app, 'turns');
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(run.status).toBe('SUCCEEDED');
+    // Each dependent saw the root's output as stored, not another dependent's copy.
+    for (let i = 0; i < 12; i++) expect(stepOf(run, `m${i}`).output).toEqual([1, 2, 3, i]);
+    // c2 was started by the transaction that recorded c1 (no queue hop): its job was created
+    // already active, in that transaction (now() is the transaction's start time).
+    const [[c2]] = (await app.db.sequelize.query(
+      `SELECT created_on = started_on AS direct FROM pgboss.job WHERE data->>'runId' = $1 AND data->>'stepId' = 'c2'`,
+      { bind: [id] },
+    )) as unknown as [Array<{ direct: boolean }>];
+    expect(c2.direct).toBe(true);
+    // Every attempt had a job, and every job ended completed: the queue's figures stay true.
+    const [jobs] = (await app.db.sequelize.query(
+      `SELECT state, count(*)::int AS n FROM pgboss.job WHERE data->>'runId' = $1 GROUP BY state`,
+      { bind: [id] },
+    )) as unknown as [Array<{ state: string; n: number }>];
+    expect(jobs).toEqual([{ state: 'completed', n: 15 }]);
+  });
+});
+
 describe('failures and retries', () => {
   it('retries a transient failure to success, recording every attempt', async () => {
     await register(app, { name: 'flaky', steps: [{ id: 'f', type: 'fail', with: { times: 2 }, retry: { limit: 3, delayMs: 50, backoff: 'exponential' } }] });

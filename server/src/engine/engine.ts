@@ -450,7 +450,6 @@ export class Engine {
         continue;
       }
       recorded.add(p.row.id);
-      complete.push(f.claim.jobId);
       touched.add(rts.get(f.claim.runId)!);
       p.apply();
     }

@@ -150,11 +150,15 @@ export interface FinishRow {
   clearJob: boolean;
 }
 
-/** Record the ends of many attempts in one statement. Returns the ids of the rows it changed. */
+/**
+ * Record the ends of many attempts in one statement, and complete the jobs of the rows it changed
+ * (pg-boss's own completion, inlined). Returns the ids of the rows it changed.
+ */
 export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
   const changed = await tx.query<{ id: string }>(
-    `UPDATE step_runs s SET status = f.status,
+    `WITH changed AS (
+     UPDATE step_runs s SET status = f.status,
        output = CASE WHEN f.ok THEN f.output ELSE s.output END,
        error = CASE WHEN f.ok THEN s.error ELSE f.error END,
        progress = CASE WHEN f.ok THEN 1 ELSE s.progress END,
@@ -165,7 +169,12 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string
      FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::jsonb[], $5::jsonb[], $6::bool[], $7::jsonb[], $8::bool[], $9::int[], $10::uuid[])
           AS f(id, status, ok, output, error, finished, record, clear_job, attempt, job_id)
      WHERE s.id = f.id AND s.status = 'RUNNING' AND s.attempt = f.attempt AND s.job_id = f.job_id
-     RETURNING s.id`,
+     RETURNING s.id, f.job_id
+     ), jobs AS (
+       UPDATE pgboss.job SET completed_on = now(), state = 'completed'
+       WHERE name = $11 AND id IN (SELECT job_id FROM changed) AND state = 'active'
+     )
+     SELECT id FROM changed`,
     [
       rows.map((r) => r.id),
       rows.map((r) => r.status),
@@ -177,6 +186,7 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string
       rows.map((r) => r.clearJob),
       rows.map((r) => r.attempt),
       rows.map((r) => r.jobId),
+      STEP_QUEUE,
     ],
   );
   return new Set(changed.map((r) => r.id));
