@@ -295,6 +295,70 @@ describe('runs', () => {
   });
 });
 
+describe('Run.events', () => {
+  const ALL = `seq runId type stepId status progress attempt message actor data at`;
+
+  it('returns every field of every stored event as stored, in order, paged by afterSeq and first', async () => {
+    await register(app, { name: 'events-held', steps: [{ id: 'gate', type: 'approval', with: { prompt: 'hold' } }] });
+    const id = await start(app, 'events-held');
+    await waitFor(async () => (await app.ok<{ run: { status: string } }>(`query($id: ID!) { run(id: $id) { status } }`, { id })).run.status === 'RUNNING', 'run RUNNING');
+    // Events written straight into the log, continuing the run's seqs: JSON data, null and
+    // fractional progress, an attempt, and times with microseconds (truncated to the millisecond).
+    await app.db.sequelize.query(
+      `WITH bump AS (UPDATE runs SET last_seq = last_seq + 300 WHERE id = $1 RETURNING last_seq)
+       INSERT INTO run_events (run_id, seq, type, step_id, status, progress, attempt, message, actor, data, at)
+       SELECT $1, (SELECT last_seq FROM bump) - 300 + g, 'STEP_PROGRESS', 'gate', 'WAITING',
+              CASE WHEN g % 3 = 0 THEN NULL ELSE (g % 100) / 100.0 END, g % 4, 'm "' || g || E'"\n',
+              CASE WHEN g % 2 = 0 THEN 'tester' END,
+              CASE WHEN g % 5 = 0 THEN jsonb_build_object('g', g, 'list', jsonb_build_array(1, 'two', NULL)) END,
+              timestamptz '2026-01-02 03:04:05.678901+00' + g * interval '1.000999 second'
+       FROM generate_series(1, 300) AS g`,
+      { bind: [id] },
+    );
+    const [stored] = (await app.db.sequelize.query(
+      `SELECT seq, run_id, type, step_id, status, progress, attempt, message, actor, data, at FROM run_events WHERE run_id = $1 ORDER BY seq`,
+      { bind: [id] },
+    )) as unknown as [{ seq: number; run_id: string; type: string; step_id: string | null; status: string | null; progress: number | null; attempt: number | null; message: string | null; actor: string | null; data: unknown; at: Date }[]];
+    const expected = stored.map((e) => ({
+      seq: e.seq, runId: e.run_id, type: e.type, stepId: e.step_id, status: e.status, progress: e.progress, attempt: e.attempt,
+      message: e.message, actor: e.actor, data: e.data, at: e.at.toISOString(),
+    }));
+    expect(expected.length).toBeGreaterThan(300);
+
+    const all = (await app.ok<{ run: { events: unknown[] } }>(`query($id: ID!) { run(id: $id) { events(first: 10000) { ${ALL} } } }`, { id })).run.events;
+    expect(all).toEqual(expected);
+    const page = (await app.ok<{ run: { events: unknown[] } }>(`query($id: ID!) { run(id: $id) { events(afterSeq: 100, first: 7) { ${ALL} } } }`, { id })).run.events;
+    expect(page).toEqual(expected.slice(100, 107));
+    const byDefault = (await app.ok<{ run: { events: { seq: number }[] } }>(`query($id: ID!) { run(id: $id) { events { seq } } }`, { id })).run.events;
+    expect(byDefault.map((e) => e.seq)).toEqual(expected.map((e) => e.seq));
+    // Aliases, fragments and __typename through the compiled executor.
+    const shaped = (await app.ok<{ run: { events: unknown[] } }>(
+      `query($id: ID!) { run(id: $id) { events(afterSeq: 10, first: 2) { __typename n: seq ...F } } } fragment F on RunEvent { when: at data }`,
+      { id },
+    )).run.events;
+    expect(shaped).toEqual(expected.slice(10, 12).map((e) => ({ __typename: 'RunEvent', n: e.seq, when: e.at, data: e.data })));
+  });
+
+  it('refuses first out of range with BAD_USER_INPUT and a bad variable with a GraphQL error, and gives null for an unknown run', async () => {
+    const id = await start(app, 'events-held');
+    for (const first of [0, 10_001]) {
+      const res = await app.gql(`query($id: ID!, $f: Int) { run(id: $id) { events(first: $f) { seq } } }`, { id, f: first });
+      expect(res.errors?.[0]?.extensions?.code, `first=${first}`).toBe('BAD_USER_INPUT');
+      expect((res.errors?.[0] as { path?: unknown } | undefined)?.path).toEqual(['run', 'events']);
+    }
+    const badVariable = await app.gql(`query($id: ID!, $f: Int) { run(id: $id) { events(first: $f) { seq } } }`, { id, f: 'many' });
+    expect(badVariable.errors?.[0]?.message).toMatch(/\$f/);
+    expect(badVariable.data ?? null).toBeNull();
+    expect(await app.ok(`{ run(id: "00000000-0000-4000-8000-000000000000") { events { seq } } }`)).toEqual({ run: null });
+  });
+
+  it('gives a mutation error its stable code and path', async () => {
+    const res = await app.gql(`mutation { resumeRun(id: "00000000-0000-4000-8000-000000000000") { id } }`);
+    expect(res.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((res.errors?.[0] as { path?: unknown } | undefined)?.path).toEqual(['resumeRun']);
+  });
+});
+
 describe('queues, workers and step types', () => {
   it('reports the step queue with a live worker', async () => {
     const { queues } = await waitFor(async () => {

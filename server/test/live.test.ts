@@ -86,6 +86,45 @@ describe('runEvents', () => {
     expect(got.map((e) => e.type)).toContain('STEP_SUCCEEDED');
   });
 
+  it("speaks Yoga's SSE wire format, and gives each subscriber its own selection (aliases, upper-case id) on one run", async () => {
+    const id = await start(app, 'live-chain');
+    /** A raw text/event-stream reader, as `curl -N` would see it, up to RUN_SUCCEEDED. */
+    const raw = async (query: string, variables: Record<string, unknown>): Promise<string> => {
+      const res = await fetch(app.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query, variables }),
+      });
+      expect(res.headers.get('content-type')).toBe('text/event-stream');
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      try {
+        while (!text.includes('RUN_SUCCEEDED')) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += value;
+        }
+      } finally {
+        await reader.cancel();
+      }
+      return text;
+    };
+    const [a, b, c] = await Promise.all([
+      raw(`subscription($r: ID!) { runEvents(runId: $r) { seq type } }`, { r: id }),
+      raw(`subscription S($r: ID!) { e: runEvents(runId: $r, afterSeq: 2) { n: seq type stepId } }`, { r: id.toUpperCase() }),
+      raw(`subscription($r: ID!) { runEvents(runId: $r) { seq type } }`, { r: id }),
+    ]);
+    const stored = await runEvents(app, id);
+    // A comment first, then one `event: next` frame per event and nothing else.
+    expect(a.startsWith(':\n\n')).toBe(true);
+    const frames = (text: string) => text.replace(/^(:\n\n)+/, '').split('\n\n').filter(Boolean);
+    for (const f of frames(a)) expect(f).toMatch(/^event: next\ndata: \{.*\}$/);
+    const parsed = (text: string) => frames(text).map((f) => JSON.parse(f.slice('event: next\ndata: '.length)));
+    expect(parsed(a)).toEqual(stored.map((e) => ({ data: { runEvents: { seq: e.seq, type: e.type } } })));
+    expect(frames(c)).toEqual(frames(a));
+    expect(parsed(b)).toEqual(stored.slice(2).map((e) => ({ data: { e: { n: e.seq, type: e.type, stepId: e.stepId } } })));
+  });
+
   it('gives NOT_FOUND for an unknown run', async () => {
     const client = createSseClient({ url: app.url });
     try {

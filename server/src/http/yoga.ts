@@ -1,6 +1,7 @@
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLScalarType } from 'graphql';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -30,6 +31,17 @@ function bodyLimit(maxBytes: number): Plugin {
       }
     },
   };
+}
+
+const dateTime = schema.getType('DateTime') as GraphQLScalarType;
+/**
+ * DateTime as its ISO string, as JSON.stringify would write the Date the scalar returns, but
+ * without a Date in the result: JSON.stringify leaves its fast path for every object with toJSON
+ * (10,000 events: ~20 ms instead of ~7).
+ */
+function serialiseDateTime(value: unknown): unknown {
+  const out = dateTime.serialize(value);
+  return out instanceof Date ? out.toISOString() : out;
 }
 
 /** The API as a value: GraphQL (+ GraphiQL) at /graphql, /health, /metrics and the SPA. No listening here. */
@@ -102,7 +114,14 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
       error: (...args) => deps.logger.error({ err: args.find((a) => a instanceof Error) }, args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')),
     },
     maskedErrors: { maskError },
-    plugins: [bodyLimit(deps.maxBodyBytes), routes, shareSubscriptionResults({ maskError })],
+    plugins: [
+      bodyLimit(deps.maxBodyBytes),
+      routes,
+      // Queries compiled to JavaScript once per document (graphql-jit): 10,000 events × 11 fields in
+      // a few ms instead of ~100. Before the runEvents plugin, which keeps its own subscribe.
+      useGraphQlJit({ customSerializers: { DateTime: serialiseDateTime } }, { onError: (r) => deps.logger.warn({ errors: r.errors }, 'graphql-jit could not compile; executing without it') }),
+      shareSubscriptionResults({ maskError }),
+    ],
     context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, feeds: deps.feeds, actor: 'anonymous' }),
   });
 }

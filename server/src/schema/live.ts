@@ -65,8 +65,10 @@ async function assertRun(ctx: Context, runId: string): Promise<void> {
  * Every event of a run after `afterSeq`, exactly once and in order (see RunEventSubscription).
  * An unknown run fails here, at subscribe time, as a NOT_FOUND error result.
  */
-export async function runEventStream(ctx: Context, runId: string, afterSeq: number): Promise<RunEventSubscription> {
-  await assertRun(ctx, runId);
+export async function runEventStream(ctx: Context, id: string, afterSeq: number): Promise<RunEventSubscription> {
+  await assertRun(ctx, id);
+  // The bus topic and the shared feed are keyed by the id as Postgres prints it.
+  const runId = id.toLowerCase();
   return RunEventSubscription.open(ctx.feeds, (id, after, limit, before) => eventsOf(ctx, id, after, limit, before), runId, afterSeq);
 }
 

@@ -5,7 +5,7 @@ import { allowedRunActions } from '../engine/lifecycle.js';
 import { isUuid } from '../engine/engine.js';
 import { badInput } from '../errors.js';
 import { builder, type Context } from './builder.js';
-import { RunEventRef, eventsOf } from './event.js';
+import { RunEventRef, storedEvents } from './event.js';
 import { StepRunRef } from './step-run.js';
 import { WorkflowRef, workflowOrThrow } from './workflow.js';
 
@@ -56,7 +56,7 @@ RunRef.implement({
       type: [RunEventRef],
       description: 'Stored events after `afterSeq`, in order (at most `first`, default 1,000).',
       args: { afterSeq: t.arg.int(), first: t.arg.int() },
-      resolve: (r, args, ctx) => eventsOf(ctx, r.id, args.afterSeq ?? 0, args.first ?? 1000),
+      resolve: (r, args, ctx) => storedEvents(ctx, r.id, args.afterSeq ?? 0, args.first ?? 1000),
     }),
     lastSeq: t.exposeInt('lastSeq'),
     idempotencyKey: t.string({ nullable: true, resolve: (r) => r.idempotencyKey }),
