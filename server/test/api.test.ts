@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphQLScalarType } from 'graphql';
+import { dateTimeSerialiser } from '../src/http/date-time.js';
+import { schema } from '../src/schema/index.js';
 import { dropDatabase, register, start, startTestApp, testDatabaseUrl, waitFor, waitForRun, type TestApp } from './support.js';
 
 let app: TestApp;
@@ -350,6 +353,24 @@ describe('Run.events', () => {
     expect(badVariable.errors?.[0]?.message).toMatch(/\$f/);
     expect(badVariable.data ?? null).toBeNull();
     expect(await app.ok(`{ run(id: "00000000-0000-4000-8000-000000000000") { events { seq } } }`)).toEqual({ run: null });
+  });
+
+  it('writes DateTime exactly as JSON.stringify writes the Date the scalar returns', () => {
+    const scalar = schema.getType('DateTime') as GraphQLScalarType;
+    const fast = dateTimeSerialiser(scalar);
+    /** What reaches the client: the JSON of the value, or the scalar's error. */
+    const outcome = (serialise: (v: unknown) => unknown, v: unknown) => {
+      try {
+        return { json: JSON.stringify({ v: serialise(v) }) };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    const values: unknown[] = [0, 7, 70, 999, 1000, 1_795_000_000_123, 253_402_300_799_999, 253_402_300_800_000, -1, 12.5, Number.NaN, new Date(0), new Date(Number.NaN),
+      '2026-11-23T06:12:10.275Z', '2026-11-23T06:12:10.275+02:00', '2026-11-23T06:12:10Z'];
+    for (let i = 0; i < 20_000; i++) values.push(Math.floor(Math.random() * 253_402_300_800_000), new Date(Math.floor(Math.random() * 4_000_000_000_000)));
+    for (const v of values) expect(outcome(fast, v), String(v)).toEqual(outcome((x) => scalar.serialize(x), v));
+    expect(() => fast('not a date')).toThrow(/DateTime/);
   });
 
   it('gives a mutation error its stable code and path', async () => {

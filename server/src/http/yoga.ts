@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Context } from '../schema/builder.js';
 import { schema } from '../schema/index.js';
 import type { Logger } from '../logger.js';
+import { dateTimeSerialiser } from './date-time.js';
 import { shareSubscriptionResults } from './shared-results.js';
 
 export interface YogaDeps extends Omit<Context, 'actor'> {
@@ -33,16 +34,8 @@ function bodyLimit(maxBytes: number): Plugin {
   };
 }
 
-const dateTime = schema.getType('DateTime') as GraphQLScalarType;
-/**
- * DateTime as its ISO string, as JSON.stringify would write the Date the scalar returns, but
- * without a Date in the result: JSON.stringify leaves its fast path for every object with toJSON
- * (10,000 events: ~20 ms instead of ~7).
- */
-function serialiseDateTime(value: unknown): unknown {
-  const out = dateTime.serialize(value);
-  return out instanceof Date ? out.toISOString() : out;
-}
+// DateTime written as the ISO string JSON.stringify would write, without a Date in the result.
+const serialiseDateTime = dateTimeSerialiser(schema.getType('DateTime') as GraphQLScalarType);
 
 /** The API as a value: GraphQL (+ GraphiQL) at /graphql, /health, /metrics and the SPA. No listening here. */
 export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context> {

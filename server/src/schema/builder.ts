@@ -18,7 +18,8 @@ export const builder = new SchemaBuilder<{
   Context: Context;
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
-    DateTime: { Input: Date; Output: Date | string };
+    // A number is epoch milliseconds (graphql-scalars takes it as it takes a Date).
+    DateTime: { Input: Date; Output: Date | string | number };
   };
   DefaultFieldNullability: false;
 }>({

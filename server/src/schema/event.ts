@@ -3,8 +3,11 @@ import type { RunEventMessage } from '../pubsub.js';
 import { badInput } from '../errors.js';
 import { builder, type Context } from './builder.js';
 
-/** A run event as GraphQL resolves it: from the bus (`at` an ISO string) or from Postgres (`at` a Date). */
-export type RunEventRow = Omit<RunEventMessage, 'at'> & { at: string | Date };
+/**
+ * A run event as GraphQL resolves it: from the bus (`at` an ISO string) or from `Run.events` (`at`
+ * in epoch milliseconds, which the DateTime scalar takes as it takes a Date, without allocating one).
+ */
+export type RunEventRow = Omit<RunEventMessage, 'at'> & { at: string | number };
 
 export const RunEventRef = builder.objectRef<RunEventRow>('RunEvent').implement({
   description: 'A change in a run, with a per-run sequence number (`seq`) that has no gaps.',
@@ -58,12 +61,9 @@ export async function eventsOf(ctx: Pick<Context, 'db'>, runId: string, afterSeq
   return rows;
 }
 
-/** The same for `Run.events`: `at` as a Date (the DateTime scalar serialises a Date without parsing). */
+/** The same for `Run.events`, with `at` in epoch milliseconds (no string to parse, no Date to allocate). */
 export async function storedEvents(ctx: Pick<Context, 'db'>, runId: string, afterSeq: number, first: number): Promise<RunEventRow[]> {
-  const rows = await selectEvents<Omit<RunEventRow, 'at'> & { at: number }>(ctx, 'ms', AT_MS, runId, afterSeq, first);
-  for (const r of rows) {
-    r.runId = runId;
-    (r as unknown as RunEventRow).at = new Date(r.at);
-  }
-  return rows as unknown as RunEventRow[];
+  const rows = await selectEvents<RunEventRow>(ctx, 'ms', AT_MS, runId, afterSeq, first);
+  for (const r of rows) r.runId = runId;
+  return rows;
 }
