@@ -52,6 +52,3 @@ function StepNodeView({ data }: NodeProps<StepFlowNode>) {
 }
 
 export const StepNode = memo(StepNodeView);
-
-// Module scope: React Flow re-mounts every node when nodeTypes changes identity.
-export const nodeTypes = { step: StepNode };
