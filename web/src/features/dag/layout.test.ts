@@ -1,6 +1,6 @@
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { describe, expect, it } from 'vitest';
-import { layoutByDepth, layoutGraph, type ElkLike, type LayoutInput } from './layout';
+import { chooseLayout, layoutByDepth, layoutGraph, type ElkLike, type LayoutInput } from './layout';
 
 const node = (id: string) => ({ id, width: 200, height: 64 });
 const diamond: LayoutInput = {
@@ -63,5 +63,15 @@ describe('layoutByDepth (big graphs)', () => {
     expect(positions.a.x).toBeLessThan(positions.b.x);
     expect(positions.b.x).toBe(positions.c.x);
     expect(positions.c.x).toBeLessThan(positions.d.x);
+  });
+});
+
+describe('chooseLayout', () => {
+  it('uses ELK where there are crossings to minimise, columns by depth for chains and big graphs', () => {
+    expect(chooseLayout(diamond)).toBe('elk');
+    const chain: LayoutInput = { nodes: ['a', 'b', 'c'].map(node), edges: [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }] };
+    expect(chooseLayout(chain)).toBe('depth');
+    const wide: LayoutInput = { nodes: Array.from({ length: 401 }, (_, i) => node(`n${i}`)), edges: [] };
+    expect(chooseLayout(wide)).toBe('depth');
   });
 });

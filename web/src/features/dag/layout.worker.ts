@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-import { ELK_NODE_LIMIT, layoutByDepth, layoutGraph, type ElkLike, type LayoutInput, type LayoutResult } from './layout';
+import { chooseLayout, layoutByDepth, layoutGraph, type ElkLike, type LayoutInput, type LayoutResult } from './layout';
 
 export interface LayoutRequest {
   id: number;
@@ -27,7 +27,7 @@ void loadElk().catch(() => undefined);
 self.addEventListener('message', async (e: MessageEvent<LayoutRequest>) => {
   const { id, input } = e.data;
   try {
-    const result = input.nodes.length > ELK_NODE_LIMIT ? layoutByDepth(input) : await layoutGraph(await loadElk(), input);
+    const result = chooseLayout(input) === 'depth' ? layoutByDepth(input) : await layoutGraph(await loadElk(), input);
     self.postMessage({ id, result } satisfies LayoutResponse);
   } catch (err) {
     self.postMessage({ id, error: err instanceof Error ? err.message : String(err) } satisfies LayoutResponse);
