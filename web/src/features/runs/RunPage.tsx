@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { useQuery, useSubscription } from 'urql';
 import { ErrorBox } from '../../app/errors';
@@ -58,7 +58,7 @@ export function RunPage() {
 }
 
 function RunScreen({ runId }: { runId: string }) {
-  const [header] = useQuery({ query: RunHeaderQuery, variables: { id: runId } });
+  const [header, refetchHeader] = useQuery({ query: RunHeaderQuery, variables: { id: runId } });
   const [updates] = useSubscription({ query: RunUpdatedSubscription, variables: { id: runId } });
   const liveRun = useLiveRun(runId);
   const live = useLiveRunState(liveRun.store);
@@ -67,6 +67,16 @@ function RunScreen({ runId }: { runId: string }) {
   const run = header.data?.run;
   const status = live?.status ?? run?.status ?? 'QUEUED';
   const now = useNow(LIVE.has(status) || status === 'PAUSED');
+
+  // The event stream and runUpdated are separate streams: when the events say the run has come
+  // to rest and the header (whose allowedActions drive the buttons) still says otherwise, read it.
+  const liveStatus = live?.status;
+  const headerStatus = run?.status;
+  useEffect(() => {
+    if (!liveStatus || LIVE.has(liveStatus) || !headerStatus || headerStatus === liveStatus) return;
+    const t = setTimeout(() => refetchHeader({ requestPolicy: 'network-only' }), 500);
+    return () => clearTimeout(t);
+  }, [liveStatus, headerStatus, refetchHeader]);
 
   // The graph's shape comes from the snapshot (it changes only when the snapshot is read again);
   // statuses reach the nodes through the store.
