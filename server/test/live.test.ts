@@ -4,9 +4,10 @@ import path from 'node:path';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  dropDatabase, register, ROOT, runEvents, spawnWorker, start, startTestApp, testDatabaseUrl, waitFor, waitForExit, waitForRun, type TestApp,
+  dropDatabase, REDIS_URL, register, ROOT, runEvents, spawnWorker, start, startTestApp, testDatabaseUrl, waitFor, waitForExit, waitForRun, type TestApp,
 } from './support.js';
 
 interface Ev { seq: number; type: string; stepId: string | null; status: string | null; progress: number | null }
@@ -123,6 +124,40 @@ describe('runEvents', () => {
     expect(parsed(a)).toEqual(stored.map((e) => ({ data: { runEvents: { seq: e.seq, type: e.type } } })));
     expect(frames(c)).toEqual(frames(a));
     expect(parsed(b)).toEqual(stored.slice(2).map((e) => ({ data: { e: { n: e.seq, type: e.type, stepId: e.stepId } } })));
+  });
+
+  it('lets go of the run (its bus subscription) when the last SSE and WebSocket subscribers leave', async () => {
+    await register(app, { name: 'held-open', steps: [{ id: 'gate', type: 'approval', with: { prompt: 'hold' } }] });
+    const id = await start(app, 'held-open');
+    const redis = new Redis(REDIS_URL);
+    const listeners = async () => ((await redis.pubsub('NUMSUB', `skein:run:${id}`)) as [string, number])[1];
+    const controller = new AbortController();
+    const ws = createWsClient({ url: app.url.replace('http', 'ws'), webSocketImpl: WebSocket, lazy: true });
+    try {
+      const sse = await Promise.all(Array.from({ length: 20 }, async () => {
+        const res = await fetch(app.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: EVENT_QUERY, variables: { id } }),
+          signal: controller.signal,
+        });
+        const reader = res.body!.getReader();
+        let text = '';
+        while (!text.includes('STEP_WAITING')) text += new TextDecoder().decode((await reader.read()).value);
+        return reader;
+      }));
+      const overWs = ws.iterate({ query: EVENT_QUERY, variables: { id } });
+      await overWs.next();
+      await waitFor(async () => (await listeners()) === 1, 'one bus subscription for 21 subscribers');
+      controller.abort();
+      await Promise.all(sse.map((r) => r.closed.catch(() => undefined)));
+      await overWs.return?.();
+      await waitFor(async () => (await listeners()) === 0, 'the bus subscription to be dropped');
+    } finally {
+      controller.abort();
+      await ws.dispose();
+      redis.disconnect();
+    }
   });
 
   it('gives NOT_FOUND for an unknown run', async () => {

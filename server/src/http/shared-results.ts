@@ -14,22 +14,60 @@ const PING_MS = 12_000;
 
 export type MaskError = (error: unknown, message: string) => Error;
 
+/**
+ * The body of a fast-path SSE response. Until the server adapter pipes it into the HTTP response
+ * it buffers like any Readable; once piped, frames go straight to `res.write` (one call per batch,
+ * no stream machinery in between). Closing the response destroys it (the adapter does that).
+ */
+class SseStream extends Readable {
+  private out: NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean; writableLength?: number } | null = null;
+
+  constructor() {
+    super({ read() {} });
+  }
+
+  override pipe<T extends NodeJS.WritableStream>(destination: T): T {
+    let chunk: Buffer | null;
+    while ((chunk = this.read() as Buffer | null) !== null) destination.write(chunk);
+    this.out = destination;
+    return destination;
+  }
+
+  send(frame: Buffer): void {
+    if (this.destroyed) return;
+    const out = this.out;
+    if (!out) this.push(frame);
+    else if (!out.destroyed && !out.writableEnded) out.write(frame);
+  }
+
+  /** Nothing waiting to be written: worth a keep-alive comment. */
+  get idle(): boolean {
+    return this.out ? !this.out.writableLength : this.readableLength === 0;
+  }
+
+  finish(): void {
+    if (this.destroyed) return;
+    if (this.out) this.out.end();
+    else this.push(null);
+  }
+}
+
 /** One timer pings every open fast-path stream (Yoga runs one interval per subscriber). */
 class Pinger {
-  private readonly streams = new Set<Readable>();
+  private readonly streams = new Set<SseStream>();
   private timer: NodeJS.Timeout | null = null;
 
-  add(stream: Readable): void {
+  add(stream: SseStream): void {
     this.streams.add(stream);
     if (!this.timer) {
       this.timer = setInterval(() => {
-        for (const s of this.streams) if (s.readableLength === 0) s.push(PING);
+        for (const s of this.streams) if (s.idle) s.send(PING);
       }, PING_MS);
       this.timer.unref();
     }
   }
 
-  delete(stream: Readable): void {
+  delete(stream: SseStream): void {
     this.streams.delete(stream);
     if (!this.streams.size && this.timer) {
       clearInterval(this.timer);
@@ -107,16 +145,13 @@ export function shareSubscriptionResults(opts: { maskError: MaskError }): Plugin
 
   /** The SSE response of a fast-path subscription; `outer` is Yoga's iterable, returned on close. */
   const respond = (path: FastPath, outer: AsyncIterable<unknown>, R: typeof Response): Response => {
-    const stream = new Readable({ read() {} });
-    stream.push(PING);
+    const stream = new SseStream();
+    stream.send(PING);
     let tail: Promise<void> | null = null;
-    const push = (buf: Buffer) => {
-      if (!stream.destroyed) stream.push(buf);
-    };
+    const push = (buf: Buffer) => stream.send(buf);
     const end = () => {
-      if (stream.destroyed) return;
-      stream.push(COMPLETE);
-      stream.push(null);
+      stream.send(COMPLETE);
+      stream.finish();
     };
     const sink: EventSink = {
       write(events) {

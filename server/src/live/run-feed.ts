@@ -20,6 +20,8 @@ class RunFeed {
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
+  private pending: RunEventMessage[] = [];
+  private flushing = false;
   closed = false;
 
   constructor(readonly runId: string, private readonly load: EventLoader, private readonly logger: Logger) {}
@@ -88,10 +90,27 @@ class RunFeed {
     }
   }
 
+  /**
+   * Events are handed to listeners once per turn of the event loop, together: under load several
+   * bus messages arrive in one turn, and each listener (an SSE stream: a socket write) then takes
+   * them in one call instead of one per message. `last` moves at once, so a listener that joins in
+   * between replays them from Postgres and drops the duplicates by seq.
+   */
   private emit(events: RunEventMessage[]): void {
     this.last = events[events.length - 1].seq;
-    for (const l of this.listeners) l(events);
+    for (const e of events) this.pending.push(e);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(this.flush);
+    }
   }
+
+  private readonly flush = (): void => {
+    this.flushing = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length) for (const l of this.listeners) l(batch);
+  };
 }
 
 export class RunFeeds {
