@@ -146,6 +146,18 @@ describe('runEvents', () => {
         while (!text.includes('STEP_WAITING')) text += new TextDecoder().decode((await reader.read()).value);
         return reader;
       }));
+      // And clients that hang up at once, before (or while) their subscription is set up.
+      await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const quick = new AbortController();
+        const sent = fetch(app.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: EVENT_QUERY, variables: { id } }),
+          signal: quick.signal,
+        });
+        setTimeout(() => quick.abort(), i % 5);
+        await sent.then((r) => r.body?.cancel()).catch(() => undefined);
+      }));
       const overWs = ws.iterate({ query: EVENT_QUERY, variables: { id } });
       await overWs.next();
       await waitFor(async () => (await listeners()) === 1, 'one bus subscription for 21 subscribers');

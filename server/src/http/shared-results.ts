@@ -144,7 +144,7 @@ export function shareSubscriptionResults(opts: { maskError: MaskError }): Plugin
   };
 
   /** The SSE response of a fast-path subscription; `outer` is Yoga's iterable, returned on close. */
-  const respond = (path: FastPath, outer: AsyncIterable<unknown>, R: typeof Response): Response => {
+  const respond = (path: FastPath, outer: AsyncIterable<unknown>, R: typeof Response, signal: AbortSignal | undefined): Response => {
     const stream = new SseStream();
     stream.send(PING);
     let tail: Promise<void> | null = null;
@@ -176,6 +176,10 @@ export function shareSubscriptionResults(opts: { maskError: MaskError }): Plugin
       path.source.close();
       void outer[Symbol.asyncIterator]().return?.();
     });
+    // The adapter destroys the stream when the response closes, but never sees a response that
+    // closed before it was handed over.
+    if (signal?.aborted) stream.destroy();
+    else signal?.addEventListener('abort', () => stream.destroy(), { once: true });
     pinger.add(stream);
     path.source.pipe(sink);
     return new R(stream as unknown as BodyInit, { status: 200, headers: SSE_HEADERS });
@@ -191,8 +195,15 @@ export function shareSubscriptionResults(opts: { maskError: MaskError }): Plugin
         const stream = await createSourceEventStream(a);
         if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
         const source = stream as AsyncGenerator<unknown>;
-        const request = (a.contextValue as { request?: object } | undefined)?.request;
-        if (request && source instanceof RunEventSubscription) fast.set(request, { source, render: renderer(a, key) });
+        const request = (a.contextValue as { request?: Request } | undefined)?.request;
+        if (request && source instanceof RunEventSubscription) {
+          fast.set(request, { source, render: renderer(a, key) });
+          // It holds a place in the run's feed from now on: give it up when the client goes,
+          // even if that happens before any response stream exists to notice.
+          const signal = request.signal;
+          if (signal?.aborted) source.close();
+          else signal?.addEventListener('abort', () => source.close(), { once: true });
+        }
         const mapped: AsyncGenerator<ExecutionResult> = {
           async next() {
             const item = await source.next();
@@ -223,7 +234,7 @@ export function shareSubscriptionResults(opts: { maskError: MaskError }): Plugin
       fast.delete(request);
       // A subscription's stream only ever gets Yoga's SSE processor; without one, Yoga answers 406.
       if (!resultProcessor || !isAsyncIterable(result)) return;
-      setResultProcessor((_result, fetchAPI) => respond(path, result, fetchAPI.Response), 'text/event-stream');
+      setResultProcessor((_result, fetchAPI) => respond(path, result, fetchAPI.Response, request.signal), 'text/event-stream');
     },
   };
 }
