@@ -373,6 +373,12 @@ describe('Run.events', () => {
     expect(() => fast('not a date')).toThrow(/DateTime/);
   });
 
+  it('answers the full introspection query (GraphiQL, codegen) through the compiled executor', async () => {
+    const { getIntrospectionQuery, buildClientSchema, printSchema } = await import('graphql');
+    const data = await app.ok<Parameters<typeof buildClientSchema>[0]>(getIntrospectionQuery({ specifiedByUrl: true, inputValueDeprecation: true }));
+    expect(printSchema(buildClientSchema(data))).toBe(printSchema(schema));
+  });
+
   it('gives a mutation error its stable code and path', async () => {
     const res = await app.gql(`mutation { resumeRun(id: "00000000-0000-4000-8000-000000000000") { id } }`);
     expect(res.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
