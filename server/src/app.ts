@@ -8,6 +8,7 @@ import type PgBoss from 'pg-boss';
 import { ConfigError, type Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded.js';
 import { ensureDatabaseExists, migrate, openDatabase, type Database } from './db/sequelize.js';
+import { disablePreparedStatements } from './db/tx.js';
 import { Engine } from './engine/engine.js';
 import { startBoss } from './engine/queue.js';
 import { buildYoga } from './http/yoga.js';
@@ -69,6 +70,7 @@ export async function resolveDatabase(config: Pick<Config, 'DATABASE_URL' | 'SKE
 export async function prepareDatabase(url: string, logger: Logger, opts: { embedded?: boolean } = {}): Promise<Database> {
   if (!opts.embedded && (await ensureDatabaseExists(url))) logger.info({ database: new URL(url).pathname.slice(1) }, 'created database');
   const db = openDatabase(url, { logger });
+  if (opts.embedded) disablePreparedStatements(db.sequelize);
   try {
     await migrate(db, logger);
   } catch (err) {

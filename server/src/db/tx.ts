@@ -12,7 +12,11 @@ export interface BossDb {
  */
 export interface Tx {
   transaction: Transaction;
-  query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<Row[]>;
+  /**
+   * A statement on the transaction's connection. With `name`, it is prepared once per connection
+   * and reused (for the hot path's fixed statements: parsed and planned once, not every time).
+   */
+  query<Row = Record<string, unknown>>(text: string, values?: unknown[], name?: string): Promise<Row[]>;
   bossDb: BossDb;
   /** Run after a successful commit (publishing, waking workers). Errors are the callee's. */
   afterCommit(fn: () => void): void;
@@ -20,17 +24,30 @@ export interface Tx {
 
 interface PgClientLike {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  query(config: { name: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+/**
+ * Databases whose connections share one session (the embedded Postgres): a statement prepared by
+ * name on one connection would clash with the same name on another, so nothing is prepared there.
+ */
+const sharedSession = new WeakSet<Sequelize>();
+
+export function disablePreparedStatements(sequelize: Sequelize): void {
+  sharedSession.add(sequelize);
 }
 
 /** The one place that opens transactions. */
 export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const callbacks: Array<() => void> = [];
+  const prepare = !sharedSession.has(sequelize);
   const result = await sequelize.transaction(async (transaction) => {
     // Sequelize 6 keeps the pg client of a transaction on `connection`.
     const client = (transaction as unknown as { connection: PgClientLike }).connection;
     const tx: Tx = {
       transaction,
-      query: async <Row>(text: string, values?: unknown[]) => (await client.query(text, values)).rows as Row[],
+      query: async <Row>(text: string, values?: unknown[], name?: string) =>
+        (await (name && prepare ? client.query({ name, text, values }) : client.query(text, values))).rows as Row[],
       bossDb: { executeSql: (text, values) => client.query(text, values) },
       afterCommit: (cb) => callbacks.push(cb),
     };

@@ -96,6 +96,7 @@ export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise
       all.map((x) => x.e.actor ?? null),
       all.map((x) => (x.e.data === undefined ? null : jsonb(x.e.data))),
     ],
+    'skein_flush_events',
   );
   const byRun = new Map<string, { seq: number; at: Date }[]>();
   for (const r of rows) {

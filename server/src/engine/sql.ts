@@ -51,6 +51,7 @@ export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined
     `SELECT id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at
      FROM runs WHERE id = $1 FOR UPDATE`,
     [runId],
+    'skein_lock_run',
   );
   return rows[0];
 }
@@ -66,6 +67,7 @@ export async function lockRuns(tx: Tx, runIds: string[]): Promise<RunRow[]> {
     `SELECT id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at
      FROM runs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [runIds],
+    'skein_lock_runs',
   );
 }
 
@@ -114,11 +116,14 @@ export async function countFailed(tx: Tx, runId: string): Promise<number> {
 export async function releaseDependents(tx: Tx, items: { runId: string; stepId: string; n: number }[]): Promise<StepRow[]> {
   if (items.length === 0) return [];
   const rows = await tx.query<StepRow>(
-    `UPDATE step_runs s SET needs_left = s.needs_left - d.n, updated_at = now()
+    // needs_left alone (no updated_at, which is indexed): a join's row is updated once per turn
+    // that ends one of its needs, and this keeps those updates HOT (no new index entries).
+    `UPDATE step_runs s SET needs_left = s.needs_left - d.n
      FROM unnest($1::uuid[], $2::text[], $3::int[]) AS d(run_id, step_id, n)
      WHERE s.run_id = d.run_id AND s.step_id = d.step_id
      RETURNING ${STEP_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}`,
     [items.map((i) => i.runId), items.map((i) => i.stepId), items.map((i) => i.n)],
+    'skein_release',
   );
   return rows.filter((r) => r.needs_left <= 0 && r.status === 'PENDING');
 }
@@ -130,6 +135,7 @@ export async function outputsAcross(tx: Tx, pairs: { runId: string; stepId: stri
     `SELECT s.run_id, s.step_id, s.output, s.status FROM step_runs s
      JOIN unnest($1::uuid[], $2::text[]) AS p(run_id, step_id) ON s.run_id = p.run_id AND s.step_id = p.step_id`,
     [pairs.map((p) => p.runId), pairs.map((p) => p.stepId)],
+    'skein_outputs_across',
   );
 }
 
@@ -188,6 +194,7 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string
       rows.map((r) => r.jobId),
       STEP_QUEUE,
     ],
+    'skein_finish',
   );
   return new Set(changed.map((r) => r.id));
 }
@@ -222,6 +229,7 @@ export async function startSteps(
                                 ELSE s.job_id = c.job_id AND s.status IN ('QUEUED','RETRYING') END
      RETURNING s.id, s.run_id, s.step_id, s.type, s.attempt, s.series_start, s.job_id`,
     [items.map((i) => i.stepRunId), items.map((i) => i.jobId), items.map((i) => i.attempt), items.map((i) => i.direct), workerId],
+    'skein_start',
   );
 }
 
@@ -236,6 +244,7 @@ export async function insertActiveJobs(tx: Tx, jobs: { id: string; data: unknown
      SELECT j.id, $1, j.data, 'active', 0, now(), interval '86399 seconds', now() + interval '7 days'
      FROM unnest($2::uuid[], $3::jsonb[]) AS j(id, data)`,
     [STEP_QUEUE, jobs.map((j) => j.id), jobs.map((j) => JSON.stringify(j.data))],
+    'skein_insert_active',
   );
 }
 
@@ -291,6 +300,7 @@ export async function setStepJobs(tx: Tx, jobs: { stepRunId: string; jobId: stri
     `UPDATE step_runs s SET status = j.status, job_id = j.job_id, queued_at = now(), updated_at = now(), worker_id = NULL
      FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS j(id, job_id, status) WHERE s.id = j.id`,
     [jobs.map((j) => j.stepRunId), jobs.map((j) => j.jobId), jobs.map((j) => j.status)],
+    'skein_set_jobs',
   );
 }
 
