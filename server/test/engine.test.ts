@@ -301,7 +301,11 @@ describe('fencing and repair', () => {
   it('ignores a result from an attempt that is no longer current', async () => {
     await register(app, { name: 'fenced', steps: [sleep('s', 1500)] });
     const id = await start(app, 'fenced');
-    const running = await waitForStep(app, id, 's', ['RUNNING']);
+    // The run and its steps are read by separate queries: wait until both say RUNNING.
+    const running = await waitFor(async () => {
+      const run = await getRun(app, id);
+      return run.status === 'RUNNING' && stepOf(run, 's').status === 'RUNNING' ? run : null;
+    }, 'the run and its step to be RUNNING');
     const step = await app.db.models.StepRun.findOne({ where: { runId: id, stepId: 's' } });
     // A worker presumed dead reports attempt 1 late, after the step moved to another attempt/job.
     const late = await app.engine.finishAttempt({ runId: id, stepRunId: step!.id, attempt: 1, jobId: '00000000-0000-0000-0000-000000000001' }, { ok: true, output: 'stale' });
