@@ -37,10 +37,15 @@ export function disablePreparedStatements(sequelize: Sequelize): void {
   sharedSession.add(sequelize);
 }
 
+/** Whether statements may be prepared by name on this database's connections. */
+export function canPrepare(sequelize: Sequelize): boolean {
+  return !sharedSession.has(sequelize);
+}
+
 /** The one place that opens transactions. */
 export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const callbacks: Array<() => void> = [];
-  const prepare = !sharedSession.has(sequelize);
+  const prepare = canPrepare(sequelize);
   const result = await sequelize.transaction(async (transaction) => {
     // Sequelize 6 keeps the pg client of a transaction on `connection`.
     const client = (transaction as unknown as { connection: PgClientLike }).connection;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { RunEventMessage } from '../pubsub.js';
 import { badInput } from '../errors.js';
+import { canPrepare } from '../db/tx.js';
 import { builder, type Context } from './builder.js';
 
 /**
@@ -36,7 +37,7 @@ const AT_MS = `(extract(epoch FROM date_trunc('milliseconds', at)) * 1000)::floa
 type Row = [number, string, string | null, string | null, number | null, number | null, string | null, string | null, unknown, string | number];
 
 /**
- * One plain statement on the primary key (run_id, seq), prepared once per connection, on a
+ * One plain statement on the primary key (run_id, seq), prepared once per connection (see canPrepare), on a
  * connection of Sequelize's pool, rows as arrays: no model instances, and one object per event,
  * all of one shape (pg's own row objects are built key by key, at several times the cost).
  */
@@ -44,7 +45,8 @@ async function selectEvents(ctx: Pick<Context, 'db'>, name: string, at: string, 
   if (first < 1 || first > 10_000) throw badInput('first must be between 1 and 10000', { argument: 'first' });
   const before = beforeSeq === undefined ? '' : ' AND seq < $4';
   const query: pg.QueryArrayConfig = {
-    name: `skein-events-${name}${before ? '-before' : ''}`,
+    // Not on the embedded Postgres, whose connections share one session (names would clash).
+    name: canPrepare(ctx.db.sequelize) ? `skein-events-${name}${before ? '-before' : ''}` : undefined,
     text: `SELECT ${COLUMNS}, ${at} FROM run_events WHERE run_id = $1 AND seq > $2${before} ORDER BY seq LIMIT $3`,
     values: beforeSeq === undefined ? [runId, afterSeq, first] : [runId, afterSeq, first, beforeSeq],
     rowMode: 'array',
