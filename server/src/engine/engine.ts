@@ -18,7 +18,7 @@ import { STEP_QUEUE, type StepJob } from './queue.js';
 import { retriesAllowed, retryDelayMs } from './retry.js';
 import * as sql from './sql.js';
 import { jsonb } from './sql.js';
-import { registerWorkflow, WorkflowCache, type CompiledWorkflow } from './workflows.js';
+import { registerWorkflow, WorkflowCache, type CompiledWorkflow, type WorkflowRow } from './workflows.js';
 
 export interface Actor {
   /** Who did it: `anonymous` until auth exists. */
@@ -117,12 +117,7 @@ export class Engine {
       { bind: [args.workflow, args.version ?? null] },
     )) as unknown as [Array<{ id: number }>];
     if (!found.length) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
-    const wf = await this.workflows.get(found[0].id, async () => {
-      const [rows] = (await this.sequelize.query(`SELECT id, name, version, definition FROM workflows WHERE id = $1`, { bind: [found[0].id] })) as unknown as [
-        Array<{ id: number; name: string; version: number; definition: unknown }>,
-      ];
-      return rows[0];
-    });
+    const wf = await this.compiled(found[0].id, async (text, values) => ((await this.sequelize.query(text, { bind: values })) as unknown as [WorkflowRow[]])[0]);
     const input = args.input === undefined ? null : args.input;
     const text = JSON.stringify(input ?? null);
     if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
@@ -289,11 +284,6 @@ export class Engine {
 
   // ---------------------------------------------------------------- worker side
 
-  /** Fetch up to `max` queued jobs and start their steps (see `work`). */
-  async claim(workerId: string, max: number): Promise<Claim[]> {
-    return (await this.work(workerId, [], { fetch: max, direct: 0 })).claims;
-  }
-
   /** Record how one attempt ended (see `work`). */
   async finishAttempt(claim: Finished['claim'], outcome: Outcome, workerId?: string | null): Promise<'recorded' | 'fenced'> {
     return (await this.work(workerId ?? null, [{ claim, outcome, workerId }], { fetch: 0, direct: 0 })).results[0];
@@ -344,7 +334,7 @@ export class Engine {
         // Ready dependents go straight to this worker's spare slots: no enqueue, wake-up or fetch.
         const spare = slots.direct - claims.length;
         if (spare > 0) {
-          const direct = ctx.queue.filter((q) => q.status === 'QUEUED' && q.delayMs === 0 && isLive(q.rt.run) && this.registry.get(q.step.type)?.kind !== 'approval' && this.registry.has(q.step.type)).slice(0, spare);
+          const direct = ctx.queue.filter((q) => q.status === 'QUEUED' && q.delayMs === 0 && isLive(q.rt.run) && this.registry.has(q.step.type)).slice(0, spare);
           if (direct.length) {
             const taken = new Set(direct);
             ctx.queue = ctx.queue.filter((q) => !taken.has(q));
@@ -483,16 +473,10 @@ export class Engine {
     }
     for (const r of await sql.outputsAcross(tx, missing)) rts.get(r.run_id)!.known.set(r.step_id, { status: r.status, output: r.output });
     const now = new Date();
-    const startedRuns: string[] = [];
     const claims = started.map((s): Claim => {
       const rt = rts.get(s.run_id)!;
       const def = rt.wf.steps.get(s.step_id)!;
       rt.events.add({ type: 'STEP_STARTED', stepId: s.step_id, status: 'RUNNING', attempt: s.attempt, data: { workerId } });
-      if (rt.run.status === 'QUEUED') {
-        rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
-        rt.run.status = 'RUNNING';
-        startedRuns.push(rt.run.id);
-      }
       return {
         jobId: s.job_id,
         runId: s.run_id,
@@ -509,7 +493,7 @@ export class Engine {
         startedAt: now,
       };
     });
-    for (const id of startedRuns) await sql.updateRun(tx, id, { status: 'RUNNING', started: true });
+    for (const runId of new Set(started.map((s) => s.run_id))) await this.runStarted(rts.get(runId)!);
     return claims;
   }
 
@@ -598,14 +582,13 @@ export class Engine {
   }
 
   /** The run's workflow version, read through the transaction (never another connection). */
-  private async workflowOf(tx: Tx, run: sql.RunRow): Promise<CompiledWorkflow> {
-    return this.workflows.get(run.workflow_id, async () => {
-      const [row] = await tx.query<{ id: number; name: string; version: number; definition: unknown }>(
-        `SELECT id, name, version, definition FROM workflows WHERE id = $1`,
-        [run.workflow_id],
-      );
-      return row;
-    });
+  private workflowOf(tx: Tx, run: sql.RunRow): Promise<CompiledWorkflow> {
+    return this.compiled(run.workflow_id, (text, values) => tx.query<WorkflowRow>(text, values));
+  }
+
+  /** A compiled workflow version from the cache, read with `query` on a miss. */
+  private compiled(id: number, query: (text: string, values: unknown[]) => Promise<WorkflowRow[]>): Promise<CompiledWorkflow> {
+    return this.workflows.get(id, async () => (await query(`SELECT id, name, version, definition FROM workflows WHERE id = $1`, [id]))[0]);
   }
 
   /** Lock a run, apply a change, store its events: one transaction. */
@@ -664,6 +647,13 @@ export class Engine {
   private async setRunStatus(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'> = {}): Promise<void> {
     rt.run.status = status;
     await sql.updateRun(rt.tx, rt.run.id, { status, ...extra });
+  }
+
+  /** A QUEUED run starts when its first step does (runs or waits for approval). */
+  private async runStarted(rt: RunTx): Promise<void> {
+    if (rt.run.status !== 'QUEUED') return;
+    rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
+    await this.setRunStatus(rt, 'RUNNING', { started: true });
   }
 
   private addDone(rt: RunTx, n: number): void {
@@ -777,10 +767,7 @@ export class Engine {
       const prompt = (rt.wf.steps.get(step.step_id)?.with as { prompt?: string } | undefined)?.prompt ?? null;
       rt.events.add({ type: 'STEP_WAITING', stepId: step.step_id, status: 'WAITING', attempt: step.attempt + 1, message: prompt });
     }
-    if (toWait.length && rt.run.status === 'QUEUED') {
-      rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
-      await this.setRunStatus(rt, 'RUNNING', { started: true });
-    }
+    if (toWait.length) await this.runStarted(rt);
     this.enqueue(rt, toQueue, 'QUEUED');
     return skipped.map((s) => s.stepId);
   }

@@ -41,8 +41,8 @@ export class EventBatch {
   }
 
   /** Store (seq allocated from runs.last_seq under the run's row lock) and publish after commit. */
-  async flush(tx: Tx, bus: Bus, runStatus: () => string, stepsDoneDelta = 0): Promise<RunEventMessage[]> {
-    return (await flushEvents(tx, bus, [{ batch: this, runStatus, stepsDoneDelta }]))[0];
+  flush(tx: Tx, bus: Bus, runStatus: () => string, stepsDoneDelta = 0): Promise<void> {
+    return flushEvents(tx, bus, [{ batch: this, runStatus, stepsDoneDelta }]);
   }
 
   /** Take the pending events (flushEvents stores them). */
@@ -61,11 +61,11 @@ export interface FlushItem {
 /**
  * Store the events of several runs (whose rows the transaction has locked) in one statement: each
  * run's `last_seq` and `steps_done` are bumped and its events get the next gapless seqs. They are
- * published once the transaction has committed. Returns the stored events, per item.
+ * published once the transaction has committed.
  */
-export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise<RunEventMessage[][]> {
+export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise<void> {
   const live = items.filter((i) => i.batch.size > 0 || i.stepsDoneDelta !== 0);
-  if (live.length === 0) return items.map(() => []);
+  if (live.length === 0) return;
   const taken = new Map(live.map((i) => [i.batch, i.batch.take()]));
   const all = live.flatMap((i) => taken.get(i.batch)!.map((e, n) => ({ runId: i.batch.runId, ord: n + 1, e })));
   const rows = await tx.query<{ run_id: string; seq: number; at: Date }>(
@@ -104,9 +104,9 @@ export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise
     list.push(r);
     byRun.set(r.run_id, list);
   }
-  return items.map((item) => {
-    const events = taken.get(item.batch);
-    if (!events?.length) return [];
+  for (const item of live) {
+    const events = taken.get(item.batch)!;
+    if (!events.length) continue;
     const stored = byRun.get(item.batch.runId)!.sort((a, b) => a.seq - b.seq);
     const runId = item.batch.runId;
     const messages: RunEventMessage[] = events.map((e, i) => ({
@@ -127,6 +127,5 @@ export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise
       void bus.publish(runTopic(runId), { events: messages });
       if (changed) void bus.publish('runs', { runId, status: item.runStatus() });
     });
-    return messages;
-  });
+  }
 }

@@ -46,10 +46,11 @@ export interface StepRow {
 
 export const STEP_COLUMNS = `id, run_id, step_id, type, status, needs, needs_left, attempt, series_start, max_attempts, output, error, job_id, worker_id, started_at`;
 
+const RUN_COLUMNS = `id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at`;
+
 export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
   const rows = await tx.query<RunRow>(
-    `SELECT id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at
-     FROM runs WHERE id = $1 FOR UPDATE`,
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`,
     [runId],
     'skein_lock_run',
   );
@@ -59,13 +60,8 @@ export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined
 /** Lock several runs in id order (the one order every multi-run transaction uses: no deadlock). */
 export async function lockRuns(tx: Tx, runIds: string[]): Promise<RunRow[]> {
   if (runIds.length === 0) return [];
-  if (runIds.length === 1) {
-    const run = await lockRun(tx, runIds[0]);
-    return run ? [run] : [];
-  }
   return tx.query<RunRow>(
-    `SELECT id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at
-     FROM runs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
     [runIds],
     'skein_lock_runs',
   );
@@ -91,11 +87,7 @@ export async function stepsWithStatus(tx: Tx, runId: string, statuses: StepStatu
 }
 
 export async function outputsOf(tx: Tx, runId: string, stepIds: string[]): Promise<Record<string, { output: unknown; status: string }>> {
-  if (stepIds.length === 0) return {};
-  const rows = await tx.query<{ step_id: string; output: unknown; status: string }>(
-    `SELECT step_id, output, status FROM step_runs WHERE run_id = $1 AND step_id = ANY($2)`,
-    [runId, stepIds],
-  );
+  const rows = await outputsAcross(tx, stepIds.map((stepId) => ({ runId, stepId })));
   return Object.fromEntries(rows.map((r) => [r.step_id, { output: r.output, status: r.status }]));
 }
 

@@ -38,7 +38,7 @@ export function compileWorkflow(row: { id: number; name: string; version: number
   };
 }
 
-type WorkflowRow = { id: number; name: string; version: number; definition: unknown };
+export type WorkflowRow = { id: number; name: string; version: number; definition: unknown };
 
 /**
  * Compiled workflow versions by id. A version never changes once written, so entries never go
