@@ -504,18 +504,20 @@ export class Engine {
    */
   async recordProgress(claim: Pick<Claim, 'runId' | 'stepRunId' | 'stepId' | 'attempt'>, fraction: number, message: string | null): Promise<'stored' | 'coalesced' | 'stale'> {
     return withTransaction(this.sequelize, async (tx) => {
-      const rows = await tx.query(
-        `UPDATE step_runs SET progress = $3, progress_message = $4, updated_at = now()
-         WHERE id = $1 AND attempt = $2 AND status = 'RUNNING' RETURNING id`,
-        [claim.stepRunId, claim.attempt, fraction, message],
-      );
-      if (rows.length === 0) return 'stale';
+      // The run's row first, as every other transaction locks it (run, then steps): the other way
+      // round deadlocks with a turn or a command. Not due: the row is neither changed nor locked.
       const due = await tx.query(
         `UPDATE runs SET progress_event_at = clock_timestamp()
          WHERE id = $1 AND (progress_event_at IS NULL OR progress_event_at < clock_timestamp() - interval '100 milliseconds')
          RETURNING id`,
         [claim.runId],
       );
+      const rows = await tx.query(
+        `UPDATE step_runs SET progress = $3, progress_message = $4, updated_at = now()
+         WHERE id = $1 AND attempt = $2 AND status = 'RUNNING' RETURNING id`,
+        [claim.stepRunId, claim.attempt, fraction, message],
+      );
+      if (rows.length === 0) return 'stale';
       if (due.length === 0) return 'coalesced';
       const batch = new EventBatch(claim.runId);
       batch.add({ type: 'STEP_PROGRESS', stepId: claim.stepId, progress: fraction, attempt: claim.attempt, message });
