@@ -1,5 +1,6 @@
 // `--profile`: count and time every SQL statement this process sends (Skein in-process included),
 // per scenario, to see where a step transition spends its time. Off by default: it adds overhead.
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 
 interface Stat {
@@ -38,8 +39,33 @@ export function installProfiler(): void {
   };
 }
 
+/**
+ * CPU time (user + system, ms) of every PostgreSQL process on this machine, from /proc: with this
+ * process's own CPU it gives the cost of a scenario in CPU per step, which wall time under a
+ * loaded machine does not (other processes' PostgreSQL work counts too: keep the machine quiet).
+ */
+function postgresCpuMs(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const fields = stat.slice(close + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+let cpuAtStart: { node: NodeJS.CpuUsage; pg: number; wall: number } | null = null;
+
 export function startProfile(): void {
   stats = new Map();
+  cpuAtStart = { node: process.cpuUsage(), pg: postgresCpuMs(), wall: performance.now() };
 }
 
 /** Stop counting; return the statements by total time, with counts per step when `steps` is given. */
@@ -50,6 +76,14 @@ export function endProfile(label: string, steps: number): string {
   const total = rows.reduce((n, [, v]) => n + v.count, 0);
   const totalMs = rows.reduce((n, [, v]) => n + v.ms, 0);
   const lines = [`-- SQL profile: ${label}: ${total} statements (${(total / steps).toFixed(1)} per step), ${Math.round(totalMs)} ms summed latency`];
+  if (cpuAtStart) {
+    const node = process.cpuUsage(cpuAtStart.node);
+    const nodeMs = (node.user + node.system) / 1000;
+    const pgMs = postgresCpuMs() - cpuAtStart.pg;
+    const wall = performance.now() - cpuAtStart.wall;
+    lines.push(`   CPU: bench process (Skein in it) ${Math.round(nodeMs)} ms = ${(nodeMs / steps).toFixed(3)} ms/step; PostgreSQL ${pgMs} ms = ${(pgMs / steps).toFixed(3)} ms/step; wall ${Math.round(wall)} ms`);
+    cpuAtStart = null;
+  }
   for (const [sql, v] of rows.slice(0, 25)) {
     lines.push(`${String(v.count).padStart(7)} ${(v.count / steps).toFixed(2).padStart(6)}/step ${v.ms.toFixed(0).padStart(7)} ms ${(v.ms / v.count).toFixed(2).padStart(6)} ms/q  ${sql}`);
   }

@@ -1,4 +1,4 @@
-import type { Sequelize, Transaction } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 
 /** A pg-boss `db` adapter: its SQL runs on the connection of our transaction. */
 export interface BossDb {
@@ -9,12 +9,17 @@ export interface BossDb {
  * An open transaction. Every query inside it — ours and pg-boss's — goes through `query` or
  * `bossDb`, i.e. the transaction's own connection. Never await another connection while one is
  * open: on embedded Postgres (one shared session) that deadlocks.
+ *
+ * Statements are sent in the order `query` is called. Where the connection pipelines (every
+ * database but the embedded one), a statement is written at once, without waiting for the answer
+ * to the one before: a statement whose result is not needed before the next one can be left
+ * un-awaited and costs no round trip of its own. `BEGIN` goes out with the first statement and
+ * `COMMIT` with the last, and a failed statement fails the transaction even if nobody awaited it.
  */
 export interface Tx {
-  transaction: Transaction;
   /**
    * A statement on the transaction's connection. With `name`, it is prepared once per connection
-   * and reused (for the hot path's fixed statements: parsed and planned once, not every time).
+   * and reused (for the hot path's fixed statements: parsed once, not every time).
    */
   query<Row = Record<string, unknown>>(text: string, values?: unknown[], name?: string): Promise<Row[]>;
   bossDb: BossDb;
@@ -22,14 +27,27 @@ export interface Tx {
   afterCommit(fn: () => void): void;
 }
 
-interface PgClientLike {
-  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  query(config: { name: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+interface PgResult {
+  rows: Record<string, unknown>[];
+}
+
+interface PgClient {
+  query(text: string, values?: unknown[]): Promise<PgResult>;
+  query(config: { name: string; text: string; values?: unknown[] }): Promise<PgResult>;
+  /** node-pg 8.23+: write each query at once instead of after the previous one's answer. */
+  pipeline: boolean;
+}
+
+interface ConnectionManager {
+  getConnection(options?: { type?: 'read' | 'write' }): Promise<PgClient>;
+  releaseConnection(connection: PgClient): void;
+  destroyConnection(connection: PgClient): Promise<void>;
 }
 
 /**
  * Databases whose connections share one session (the embedded Postgres): a statement prepared by
- * name on one connection would clash with the same name on another, so nothing is prepared there.
+ * name on one connection would clash with the same name on another, so nothing is prepared there,
+ * and nothing is pipelined (its wire protocol is served one message exchange at a time).
  */
 const sharedSession = new WeakSet<Sequelize>();
 
@@ -42,22 +60,61 @@ export function canPrepare(sequelize: Sequelize): boolean {
   return !sharedSession.has(sequelize);
 }
 
-/** The one place that opens transactions. */
+const ignore = () => undefined;
+
+/**
+ * The one place that opens transactions (READ COMMITTED, on a connection of Sequelize's pool).
+ * Commits when `fn` resolves and every statement it sent succeeded; otherwise rolls back and
+ * rethrows the first failure.
+ */
 export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const callbacks: Array<() => void> = [];
+  const manager = sequelize.connectionManager as unknown as ConnectionManager;
   const prepare = canPrepare(sequelize);
-  const result = await sequelize.transaction(async (transaction) => {
-    // Sequelize 6 keeps the pg client of a transaction on `connection`.
-    const client = (transaction as unknown as { connection: PgClientLike }).connection;
+  const pipelined = prepare; // the same databases: any but the embedded one
+  const client = await manager.getConnection({ type: 'write' });
+  client.pipeline = pipelined;
+  const callbacks: Array<() => void> = [];
+  const sent: Promise<PgResult>[] = [];
+  // Without pipelining, a statement is handed to the client only once the one before has
+  // answered (node-pg's own queueing of concurrent queries is deprecated).
+  let tail: Promise<unknown> = Promise.resolve();
+  const send = (text: string, values?: unknown[], name?: string): Promise<PgResult> => {
+    const run = () => (name && prepare ? client.query({ name, text, values }) : client.query(text, values));
+    const p = pipelined ? run() : tail.then(run, run);
+    if (!pipelined) tail = p.catch(ignore);
+    p.catch(ignore); // awaited at commit, whether or not the caller awaits it
+    sent.push(p);
+    return p;
+  };
+  let healthy = true;
+  try {
+    send('BEGIN');
     const tx: Tx = {
-      transaction,
-      query: async <Row>(text: string, values?: unknown[], name?: string) =>
-        (await (name && prepare ? client.query({ name, text, values }) : client.query(text, values))).rows as Row[],
-      bossDb: { executeSql: (text, values) => client.query(text, values) },
+      query: async <Row>(text: string, values?: unknown[], name?: string) => (await send(text, values, name)).rows as Row[],
+      bossDb: { executeSql: (text, values) => send(text, values) },
       afterCommit: (cb) => callbacks.push(cb),
     };
-    return fn(tx);
-  });
-  for (const cb of callbacks) cb();
-  return result;
+    let result: T;
+    try {
+      result = await fn(tx);
+      // COMMIT goes out behind anything still in flight; a failed statement turns it into a rollback.
+      const commit = send('COMMIT');
+      const outcomes = await Promise.allSettled(sent);
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed) throw failed.reason;
+      await commit;
+    } catch (err) {
+      await Promise.allSettled(sent);
+      await client.query('ROLLBACK').catch(() => {
+        healthy = false;
+      });
+      throw err;
+    }
+    for (const cb of callbacks) cb();
+    return result;
+  } finally {
+    client.pipeline = false;
+    if (healthy) manager.releaseConnection(client);
+    else await manager.destroyConnection(client).catch(ignore);
+  }
 }

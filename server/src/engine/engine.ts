@@ -303,8 +303,7 @@ export class Engine {
       const complete: string[] = [];
       const fetched: { jobId: string; job: StepJob }[] = [];
       if (workerId && slots.fetch > 0) {
-        const jobs = await this.boss.fetch<StepJob>(STEP_QUEUE, { batchSize: slots.fetch, db: tx.bossDb } as PgBoss.FetchOptions & { db: typeof tx.bossDb });
-        for (const j of jobs ?? []) {
+        for (const j of await sql.claimJobs(tx, slots.fetch)) {
           const parsed = jobSchema.safeParse(j.data);
           if (parsed.success) fetched.push({ jobId: j.id, job: parsed.data });
           else {
@@ -339,14 +338,14 @@ export class Engine {
             const taken = new Set(direct);
             ctx.queue = ctx.queue.filter((q) => !taken.has(q));
             const jobs = direct.map((q) => ({ id: randomUUID(), data: { runId: q.rt.run.id, stepRunId: q.step.id, stepId: q.step.step_id, attempt: q.step.attempt + 1 } satisfies StepJob }));
-            await sql.insertActiveJobs(tx, jobs);
+            void sql.insertJobs(tx, jobs, 'active'); // goes out with the start below, not waited for
             claims.push(...(await this.startSteps(rts, workerId, jobs.map((j) => ({ stepRunId: j.data.stepRunId, jobId: j.id, attempt: j.data.attempt, direct: true })))));
           }
         }
       }
       // pg-boss 10 takes (name, ids, data, options) at run time; its types omit `data` for arrays.
       if (complete.length) await (this.boss.complete as (name: string, ids: string[], data: object, options: object) => Promise<void>).call(this.boss, STEP_QUEUE, complete, {}, { db: tx.bossDb });
-      await this.flush(ctx, [...rts.values()]);
+      this.flush(ctx, [...rts.values()]);
       return { results, claims };
     });
   }
@@ -522,7 +521,7 @@ export class Engine {
       const batch = new EventBatch(claim.runId);
       batch.add({ type: 'STEP_PROGRESS', stepId: claim.stepId, progress: fraction, attempt: claim.attempt, message });
       batch.statusChanged = true;
-      await batch.flush(tx, this.bus, () => 'RUNNING');
+      batch.flush(tx, this.bus, () => 'RUNNING');
       return 'stored';
     });
   }
@@ -601,7 +600,7 @@ export class Engine {
       if (!run) throw notFound('run', runId);
       const rt = this.runTx({ tx, queue: [] }, run, await this.workflowOf(tx, run), who.actor ?? 'anonymous');
       await fn(rt);
-      await this.flush(rt.ctx, [rt]);
+      this.flush(rt.ctx, [rt]);
     });
   }
 
@@ -613,24 +612,19 @@ export class Engine {
    * End of a transaction: write the queued jobs (one insert for all runs) and then the events and
    * steps_done deltas of every run (one statement). Workers are woken after the commit.
    */
-  private async flush(ctx: TxCtx, rts: RunTx[]): Promise<void> {
+  private flush(ctx: TxCtx, rts: RunTx[]): void {
     const { tx } = ctx;
     const queue = ctx.queue.splice(0);
     if (queue.length) {
       let soonest = Infinity;
       const jobs = queue.map(({ rt, step, delayMs }) => {
         soonest = Math.min(soonest, delayMs);
-        return {
-          id: randomUUID(),
-          name: STEP_QUEUE,
-          data: { runId: rt.run.id, stepRunId: step.id, stepId: step.step_id, attempt: step.attempt + 1 } satisfies StepJob,
-          startAfter: delayMs > 0 ? new Date(Date.now() + delayMs).toISOString() : undefined,
-          retryLimit: 0,
-          expireInSeconds: 86_399,
-        };
+        const data: StepJob = { runId: rt.run.id, stepRunId: step.id, stepId: step.step_id, attempt: step.attempt + 1 };
+        return { id: randomUUID(), data, delayMs };
       });
-      await this.boss.insert(jobs, { db: tx.bossDb } as { db: typeof tx.bossDb });
-      await sql.setStepJobs(tx, queue.map((q, i) => ({ stepRunId: q.step.id, jobId: jobs[i].id, status: q.status })));
+      // Neither statement is waited for: they go out with the events and the COMMIT (see Tx).
+      void sql.insertJobs(tx, jobs, 'created');
+      void sql.setStepJobs(tx, queue.map((q, i) => ({ stepRunId: q.step.id, jobId: jobs[i].id, status: q.status })));
       tx.afterCommit(() => {
         const at = Date.now() + soonest;
         if (soonest > 0) this.local.emit('wakeAt', at);
@@ -643,7 +637,7 @@ export class Engine {
       rt.doneDelta = 0;
       return { batch: rt.events, runStatus: () => rt.run.status, stepsDoneDelta: delta };
     });
-    await flushEvents(tx, this.bus, items);
+    flushEvents(tx, this.bus, items);
   }
 
   private async setRunStatus(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'> = {}): Promise<void> {

@@ -41,8 +41,8 @@ export class EventBatch {
   }
 
   /** Store (seq allocated from runs.last_seq under the run's row lock) and publish after commit. */
-  flush(tx: Tx, bus: Bus, runStatus: () => string, stepsDoneDelta = 0): Promise<void> {
-    return flushEvents(tx, bus, [{ batch: this, runStatus, stepsDoneDelta }]);
+  flush(tx: Tx, bus: Bus, runStatus: () => string, stepsDoneDelta = 0): void {
+    flushEvents(tx, bus, [{ batch: this, runStatus, stepsDoneDelta }]);
   }
 
   /** Take the pending events (flushEvents stores them). */
@@ -61,14 +61,15 @@ export interface FlushItem {
 /**
  * Store the events of several runs (whose rows the transaction has locked) in one statement: each
  * run's `last_seq` and `steps_done` are bumped and its events get the next gapless seqs. They are
- * published once the transaction has committed.
+ * published once the transaction has committed. The statement is not waited for here: it goes out
+ * with the COMMIT (see `Tx`), and a failure fails the transaction.
  */
-export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise<void> {
+export function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): void {
   const live = items.filter((i) => i.batch.size > 0 || i.stepsDoneDelta !== 0);
   if (live.length === 0) return;
   const taken = new Map(live.map((i) => [i.batch, i.batch.take()]));
   const all = live.flatMap((i) => taken.get(i.batch)!.map((e, n) => ({ runId: i.batch.runId, ord: n + 1, e })));
-  const rows = await tx.query<{ run_id: string; seq: number; at: Date }>(
+  const stored = tx.query<{ run_id: string; seq: number; at: Date }>(
     `WITH bump AS (
        UPDATE runs r SET last_seq = r.last_seq + b.n, steps_done = r.steps_done + b.done, updated_at = now()
        FROM unnest($1::uuid[], $2::int[], $3::int[]) AS b(id, n, done)
@@ -98,34 +99,37 @@ export async function flushEvents(tx: Tx, bus: Bus, items: FlushItem[]): Promise
     ],
     'skein_flush_events',
   );
-  const byRun = new Map<string, { seq: number; at: Date }[]>();
-  for (const r of rows) {
-    const list = byRun.get(r.run_id) ?? [];
-    list.push(r);
-    byRun.set(r.run_id, list);
-  }
-  for (const item of live) {
-    const events = taken.get(item.batch)!;
-    if (!events.length) continue;
-    const stored = byRun.get(item.batch.runId)!.sort((a, b) => a.seq - b.seq);
-    const runId = item.batch.runId;
-    const messages: RunEventMessage[] = events.map((e, i) => ({
-      runId,
-      seq: stored[i].seq,
-      type: e.type,
-      stepId: e.stepId ?? null,
-      status: e.status ?? null,
-      progress: e.progress ?? null,
-      attempt: e.attempt ?? null,
-      message: e.message ?? null,
-      actor: e.actor ?? null,
-      data: e.data ?? null,
-      at: new Date(stored[i].at).toISOString(),
-    }));
-    const changed = item.batch.statusChanged;
-    tx.afterCommit(() => {
-      void bus.publish(runTopic(runId), { events: messages });
-      if (changed) void bus.publish('runs', { runId, status: item.runStatus() });
+  const changed = new Set(live.filter((i) => i.batch.statusChanged).map((i) => i.batch));
+  // After the commit the statement has answered; publish every run's events with their seqs.
+  tx.afterCommit(() => {
+    void stored.then((rows) => {
+      const byRun = new Map<string, { seq: number; at: Date }[]>();
+      for (const r of rows) {
+        const list = byRun.get(r.run_id) ?? [];
+        list.push(r);
+        byRun.set(r.run_id, list);
+      }
+      for (const item of live) {
+        const events = taken.get(item.batch)!;
+        if (!events.length) continue;
+        const seqs = byRun.get(item.batch.runId)!.sort((a, b) => a.seq - b.seq);
+        const runId = item.batch.runId;
+        const messages: RunEventMessage[] = events.map((e, i) => ({
+          runId,
+          seq: seqs[i].seq,
+          type: e.type,
+          stepId: e.stepId ?? null,
+          status: e.status ?? null,
+          progress: e.progress ?? null,
+          attempt: e.attempt ?? null,
+          message: e.message ?? null,
+          actor: e.actor ?? null,
+          data: e.data ?? null,
+          at: new Date(seqs[i].at).toISOString(),
+        }));
+        void bus.publish(runTopic(runId), { events: messages });
+        if (changed.has(item.batch)) void bus.publish('runs', { runId, status: item.runStatus() });
+      }
     });
-  }
+  });
 }

@@ -1,5 +1,4 @@
 import type { Sequelize } from 'sequelize';
-import { withTransaction } from '../db/tx.js';
 import type { WorkflowModel } from '../db/models/workflow.js';
 import type { Models } from '../db/models/index.js';
 import { SkeinError } from '../errors.js';
@@ -86,10 +85,10 @@ export async function registerWorkflow(sequelize: Sequelize, models: Models, reg
     });
   }
   const { definition, checksum } = result;
-  return withTransaction(sequelize, async (tx) => {
+  return sequelize.transaction(async (transaction) => {
     // Serialise registrations of one name so versions never collide.
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext('skein.workflow:' || $1))`, [definition.name]);
-    const latest = await models.Workflow.findOne({ where: { name: definition.name }, order: [['version', 'DESC']], transaction: tx.transaction });
+    await sequelize.query(`SELECT pg_advisory_xact_lock(hashtext('skein.workflow:' || $1))`, { bind: [definition.name], transaction });
+    const latest = await models.Workflow.findOne({ where: { name: definition.name }, order: [['version', 'DESC']], transaction });
     if (latest && latest.checksum === checksum) return { workflow: latest, created: false };
     const workflow = await models.Workflow.create(
       {
@@ -99,7 +98,7 @@ export async function registerWorkflow(sequelize: Sequelize, models: Models, reg
         definition,
         checksum,
       },
-      { transaction: tx.transaction },
+      { transaction },
     );
     return { workflow, created: true };
   });
