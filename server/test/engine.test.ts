@@ -166,6 +166,29 @@ describe('run control', () => {
   });
 });
 
+describe('startRun', () => {
+  it('returns the run as its transaction left it, the same as reading it back', async () => {
+    // An approval root: the run starts (RUNNING) in the starting transaction and then waits.
+    await register(app, { name: 'start-held', steps: [{ id: 'gate', type: 'approval', with: { prompt: 'go?' } }, { id: 'after', type: 'noop', needs: ['gate'] }] });
+    const started = await app.engine.startRun({ workflow: 'start-held', input: { bb: 1, a: [2] }, idempotencyKey: 'held-1', actor: 'tester' });
+    const read = await app.db.models.Run.findByPk(started.id);
+    expect(started.get({ plain: true })).toEqual(read!.get({ plain: true }));
+    expect(started).toMatchObject({ status: 'RUNNING', stepsTotal: 2, stepsDone: 0, lastSeq: 3, createdBy: 'tester', idempotencyKey: 'held-1', workflowName: 'start-held' });
+    expect(started.startedAt).toBeInstanceOf(Date);
+    expect(started.isNewRecord).toBe(false);
+    // The same key: the same run, as stored.
+    const again = await app.engine.startRun({ workflow: 'start-held', input: { other: true }, idempotencyKey: 'held-1' });
+    expect(again.get({ plain: true })).toEqual(read!.get({ plain: true }));
+  });
+
+  it("evaluates a root step's `if` over the input as stored (jsonb orders keys)", async () => {
+    await register(app, { name: 'root-if', steps: [{ id: 'first-key-a', type: 'noop', if: "$keys(input)[0] = 'a'" }] });
+    // jsonb stores shorter keys first: { a, bb } whatever order the client sent.
+    const run = await waitForRun(app, await start(app, 'root-if', { bb: 1, a: 2 }), ['SUCCEEDED', 'FAILED']);
+    expect(stepOf(run, 'first-key-a').status).toBe('SUCCEEDED');
+  });
+});
+
 describe('fencing and repair', () => {
   it('ignores a result from an attempt that is no longer current', async () => {
     await register(app, { name: 'fenced', steps: [sleep('s', 1500)] });

@@ -111,74 +111,123 @@ export class Engine {
 
   async startRun(args: { workflow: string; version?: number | null; input?: unknown; idempotencyKey?: string | null } & Actor): Promise<RunModel> {
     const { Run } = this.db.models;
-    // Only the id: the compiled definition comes from the cache (a version never changes).
-    const [found] = (await this.sequelize.query(
-      `SELECT id FROM workflows WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1`,
-      { bind: [args.workflow, args.version ?? null] },
-    )) as unknown as [Array<{ id: number }>];
-    if (!found.length) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
-    const wf = await this.compiled(found[0].id, async (text, values) => ((await this.sequelize.query(text, { bind: values })) as unknown as [WorkflowRow[]])[0]);
     const input = args.input === undefined ? null : args.input;
     const text = JSON.stringify(input ?? null);
-    if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
-    // Postgres jsonb cannot hold U+0000: refuse it plainly instead of failing inside the database.
-    if (text.includes('\\u0000')) throw badInput('run input contains the character U+0000, which cannot be stored', { argument: 'input' });
-    if (wf.inputValidator && !wf.inputValidator(input ?? {})) {
-      const errors = (wf.inputValidator.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' }));
-      throw new SkeinError('INVALID_INPUT', `input does not match the workflow's inputSchema: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
-    }
     const key = args.idempotencyKey?.trim() || null;
-    if (key && key.length > 200) throw badInput('idempotencyKey is longer than 200 characters');
-    if (key) {
-      const existing = await Run.findOne({ where: { workflowName: wf.name, idempotencyKey: key } });
-      if (existing) return existing;
-    }
     const actor = args.actor ?? 'anonymous';
+    const columns = this.runColumns();
     try {
-      const runId = await withTransaction(this.sequelize, async (tx) => {
-        const [created] = await tx.query<sql.RunRow>(
-          `INSERT INTO runs (workflow_id, workflow_name, workflow_version, status, input, steps_total, idempotency_key, created_by)
-           VALUES ($1, $2, $3, 'QUEUED', $4::jsonb, $5, $6, $7)
-           RETURNING id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at`,
-          [wf.id, wf.name, wf.version, JSON.stringify(input), wf.definition.steps.length, key, actor],
+      let created: Promise<Record<string, unknown>[]> | undefined;
+      const prior = await withTransaction(this.sequelize, async (open): Promise<RunModel | null> => {
+        // Most statements below are not waited for (see Tx): when one fails, the transaction throws
+        // its error, and the statements after it (failing too) must not be unhandled rejections.
+        const tx: Tx = {
+          ...open,
+          query: <Row>(text: string, values?: unknown[], name?: string) => {
+            const answer = open.query<Row>(text, values, name);
+            answer.catch(() => undefined);
+            return answer;
+          },
+        };
+        // The workflow's id (its compiled definition comes from the cache: a version never changes)
+        // and the run already started with this idempotency key: one round trip, with the BEGIN.
+        const found = tx.query<{ id: number }>(
+          `SELECT id FROM workflows WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1`,
+          [args.workflow, args.version ?? null],
+          'skein_start_workflow',
         );
+        const existing = key ? tx.query(`SELECT ${columns} FROM runs WHERE workflow_name = $1 AND idempotency_key = $2`, [args.workflow, key], 'skein_start_existing') : null;
+        const [row] = await found;
+        if (!row) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
+        const wf = await this.compiled(row.id, (t, v) => tx.query<WorkflowRow>(t, v));
+        if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
+        // Postgres jsonb cannot hold U+0000: refuse it plainly instead of failing inside the database.
+        if (text.includes('\\u0000')) throw badInput('run input contains the character U+0000, which cannot be stored', { argument: 'input' });
+        if (wf.inputValidator && !wf.inputValidator(input ?? {})) {
+          const errors = (wf.inputValidator.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' }));
+          throw new SkeinError('INVALID_INPUT', `input does not match the workflow's inputSchema: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+        }
+        if (key && key.length > 200) throw badInput('idempotencyKey is longer than 200 characters');
+        const [same] = existing ? await existing : [];
+        if (same) return Run.build(same, { isNewRecord: false, raw: true });
+
+        // Ids are made here, so nothing below waits for an answer: the inserts, the jobs, the events,
+        // the read of the run as committed and the COMMIT go out together (see Tx).
         const steps = wf.definition.steps;
-        // Returns the roots: ready at once.
-        const roots = await tx.query<sql.StepRow>(
-          `WITH inserted AS (
-             INSERT INTO step_runs (run_id, step_id, position, type, needs, needs_left, status, max_attempts)
-             SELECT $1, s.step_id, s.position, s.type, ARRAY(SELECT jsonb_array_elements_text(s.needs)), jsonb_array_length(s.needs), 'PENDING', s.max_attempts
-             FROM unnest($2::text[], $3::int[], $4::text[], $5::jsonb[], $6::int[]) AS s(step_id, position, type, needs, max_attempts)
-             RETURNING ${sql.STEP_COLUMNS}, position
-           )
-           SELECT ${sql.STEP_COLUMNS} FROM inserted WHERE needs_left = 0 ORDER BY position`,
+        const run: sql.RunRow = {
+          id: randomUUID(),
+          workflow_id: wf.id,
+          workflow_name: wf.name,
+          workflow_version: wf.version,
+          status: 'QUEUED',
+          input,
+          steps_total: steps.length,
+          steps_done: 0,
+          started_at: null,
+          finished_at: null,
+        };
+        const stepIds = steps.map(() => randomUUID());
+        const insertedInput = tx.query<{ input: unknown }>(
+          `INSERT INTO runs (id, workflow_id, workflow_name, workflow_version, status, input, steps_total, idempotency_key, created_by)
+           VALUES ($1, $2, $3, $4, 'QUEUED', $5::jsonb, $6, $7, $8) RETURNING input`,
+          [run.id, wf.id, wf.name, wf.version, JSON.stringify(input), steps.length, key, actor],
+          'skein_start_run',
+        );
+        void tx.query(
+          `INSERT INTO step_runs (id, run_id, step_id, position, type, needs, needs_left, status, attempt, series_start, max_attempts)
+           SELECT s.id, $1, s.step_id, s.position, s.type, ARRAY(SELECT jsonb_array_elements_text(s.needs)), jsonb_array_length(s.needs), 'PENDING', 0, 0, s.max_attempts
+           FROM unnest($2::uuid[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::int[]) AS s(id, step_id, position, type, needs, max_attempts)`,
           [
-            created.id,
+            run.id,
+            stepIds,
             steps.map((s) => s.id),
             steps.map((_, i) => i),
             steps.map((s) => s.type),
             steps.map((s) => JSON.stringify(s.needs)),
             steps.map((s) => (s.retry?.limit ?? 0) + 1),
           ],
+          'skein_start_steps',
         );
-        const rt = this.runTx({ tx, queue: [] }, created, wf, actor);
+        // The roots (no needs) are ready at once; these are their rows as just inserted.
+        const roots: sql.StepRow[] = [];
+        steps.forEach((s, i) => {
+          if (s.needs.length) return;
+          roots.push({
+            id: stepIds[i], run_id: run.id, step_id: s.id, type: s.type, status: 'PENDING', needs: [], needs_left: 0, attempt: 0, series_start: 0,
+            max_attempts: (s.retry?.limit ?? 0) + 1, output: null, error: null, job_id: null, worker_id: null, started_at: null,
+          });
+        });
+        // `if` expressions see the input as stored (jsonb orders keys and drops duplicates).
+        if (roots.some((s) => wf.steps.get(s.step_id)?.if)) run.input = (await insertedInput)[0].input;
+        const rt = this.runTx({ tx, queue: [] }, run, wf, actor);
         rt.events.add({ type: 'RUN_CREATED', status: 'QUEUED', actor, message: `run of ${wf.name} v${wf.version}${key ? ` (idempotency key ${key})` : ''}` });
         await this.decide(rt, roots);
         await this.settleRun(rt);
         await this.flush(rt.ctx, [rt]);
-        return created.id;
+        // The run as this transaction leaves it: read before the COMMIT and sent with it, so the
+        // caller gets it without another round trip (and without a read from another connection).
+        created = tx.query(`SELECT ${columns} FROM runs WHERE id = $1`, [run.id], 'skein_start_read');
+        return null;
       });
-      return (await Run.findByPk(runId))!;
+      return prior ?? Run.build((await created!)[0], { isNewRecord: false, raw: true });
     } catch (err) {
       // Two callers with one idempotency key: the unique index lets one win; return its run.
       const code = (err as { code?: string; parent?: { code?: string } }).code ?? (err as { parent?: { code?: string } }).parent?.code;
       if (key && code === '23505') {
-        const existing = await Run.findOne({ where: { workflowName: wf.name, idempotencyKey: key } });
+        const existing = await Run.findOne({ where: { workflowName: args.workflow, idempotencyKey: key } });
         if (existing) return existing;
       }
       throw err;
     }
   }
+
+  /** The runs columns named as the Run model's attributes: a row selected with them builds the model as findByPk would. */
+  private runColumns(): string {
+    this.runColumnList ??= Object.entries(this.db.models.Run.getAttributes()).map(([name, a]) => `${a.field ?? name} AS "${name}"`).join(', ');
+    return this.runColumnList;
+  }
+
+  private runColumnList?: string;
 
   async pauseRun(runId: string, who: Actor = {}): Promise<RunModel> {
     await this.onRun(runId, who, async (rt) => {
@@ -360,7 +409,7 @@ export class Engine {
     const unknown = finished.filter((f) => f.claim.seriesStart === undefined || f.claim.stepId === undefined);
     const locked = await sql.lockSteps(ctx.tx, unknown.map((f) => f.claim.stepRunId));
     const plans: { row: sql.FinishRow; apply: () => void }[] = [];
-    const ended = new Map<RunTx, string[]>();
+    const releases: { fromId: string; runId: string; stepId: string }[] = [];
     const touched = new Set<RunTx>();
     for (const { claim, outcome, workerId } of finished) {
       const rt = rts.get(claim.runId);
@@ -383,14 +432,14 @@ export class Engine {
         finishedAt: new Date().toISOString(),
       };
       const plan = (status: sql.FinishRow['status'], extra: Partial<sql.FinishRow>, apply: () => void): void => {
-        plans.push({ row: { id: step.id, attempt: step.attempt, jobId: claim.jobId, status, ok: false, output: null, error: null, finished: false, record, clearJob: false, ...extra }, apply });
+        const row: sql.FinishRow = { id: step.id, attempt: step.attempt, jobId: claim.jobId, status, ok: false, output: null, error: null, finished: false, record, clearJob: false, ...extra };
+        plans.push({ row, apply });
+        // A step that ends releases its dependents, in the same statement (only if its row changes).
+        if (row.finished) for (const d of rt.wf.dependents.get(step.step_id) ?? []) releases.push({ fromId: step.id, runId: run.id, stepId: d });
       };
       const end = (status: string, output: unknown = null) => {
         rt.known.set(step.step_id, { status, output });
         this.addDone(rt, 1);
-        const list = ended.get(rt) ?? [];
-        list.push(step.step_id);
-        ended.set(rt, list);
       };
       if (outcome.ok) {
         const text = jsonb(outcome.output === undefined ? null : outcome.output);
@@ -429,7 +478,7 @@ export class Engine {
         });
       }
     }
-    const changed = await sql.finishSteps(ctx.tx, plans.map((p) => p.row));
+    const { changed, released } = await sql.finishSteps(ctx.tx, plans.map((p) => p.row), releases);
     const recorded = new Set<string>();
     const byStep = new Map(finished.map((f) => [f.claim.stepRunId, f]));
     for (const p of plans) {
@@ -442,7 +491,7 @@ export class Engine {
       touched.add(rts.get(f.claim.runId)!);
       p.apply();
     }
-    await this.stepsEnded(ended);
+    await this.released([...touched], released);
     for (const rt of touched) await this.settleRun(rt);
     return finished.map((f) => (recorded.has(f.claim.stepRunId) ? 'recorded' : 'fenced'));
   }
@@ -679,19 +728,30 @@ export class Engine {
 
   /** Steps just ended (per run): release their dependents and decide the ones whose needs have all ended. */
   private async stepsEnded(ended: Map<RunTx, string[]>): Promise<void> {
-    let wave = ended;
-    while (wave.size) {
-      const items: { runId: string; stepId: string; n: number }[] = [];
-      const byRun = new Map<string, RunTx>();
-      for (const [rt, ids] of wave) {
-        byRun.set(rt.run.id, rt);
-        const counts = new Map<string, number>();
-        for (const id of ids) for (const d of rt.wf.dependents.get(id) ?? []) counts.set(d, (counts.get(d) ?? 0) + 1);
-        for (const [stepId, n] of counts) items.push({ runId: rt.run.id, stepId, n });
-      }
-      if (items.length === 0) return;
+    const items = this.dependentsOf(ended);
+    if (items.length) await this.released([...ended.keys()], await sql.releaseDependents(items[0].rt.tx, items));
+  }
+
+  /** How many needs each dependent of these just-ended steps loses (one item per run and dependent). */
+  private dependentsOf(ended: Map<RunTx, string[]>): { rt: RunTx; runId: string; stepId: string; n: number }[] {
+    const items: { rt: RunTx; runId: string; stepId: string; n: number }[] = [];
+    for (const [rt, ids] of ended) {
+      const counts = new Map<string, number>();
+      for (const id of ids) for (const d of rt.wf.dependents.get(id) ?? []) counts.set(d, (counts.get(d) ?? 0) + 1);
+      for (const [stepId, n] of counts) items.push({ rt, runId: rt.run.id, stepId, n });
+    }
+    return items;
+  }
+
+  /**
+   * Decide the steps just released (all their needs ended); the ones skipped end too and release
+   * their own dependents, wave after wave.
+   */
+  private async released(rts: RunTx[], rows: sql.StepRow[]): Promise<void> {
+    const byRun = new Map(rts.map((rt) => [rt.run.id, rt]));
+    while (rows.length) {
       const candidates = new Map<RunTx, sql.StepRow[]>();
-      for (const row of await sql.releaseDependents([...byRun.values()][0].tx, items)) {
+      for (const row of rows) {
         const rt = byRun.get(row.run_id)!;
         const list = candidates.get(rt) ?? [];
         list.push(row);
@@ -702,7 +762,8 @@ export class Engine {
         const skipped = await this.decide(rt, list);
         if (skipped.length) next.set(rt, skipped);
       }
-      wave = next;
+      const items = this.dependentsOf(next);
+      rows = items.length ? await sql.releaseDependents(items[0].rt.tx, items) : [];
     }
   }
 
