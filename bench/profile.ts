@@ -40,11 +40,11 @@ export function installProfiler(): void {
 }
 
 /**
- * CPU time (user + system, ms) of every PostgreSQL process on this machine, from /proc: with this
- * process's own CPU it gives the cost of a scenario in CPU per step, which wall time under a
- * loaded machine does not (other processes' PostgreSQL work counts too: keep the machine quiet).
+ * CPU time (user + system, ms) of the PostgreSQL backends serving `database` (their process
+ * titles name it), from /proc: with this process's own CPU it gives the cost of a scenario in CPU
+ * per step, which wall time on a loaded machine does not. Backends that ended meanwhile are lost.
  */
-function postgresCpuMs(): number {
+function postgresCpuMs(database: string): number {
   let ticks = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -52,6 +52,7 @@ function postgresCpuMs(): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
       if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue;
       const fields = stat.slice(close + 2).split(' ');
       ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
     } catch {
@@ -61,11 +62,12 @@ function postgresCpuMs(): number {
   return ticks * 10; // USER_HZ is 100 on Linux
 }
 
-let cpuAtStart: { node: NodeJS.CpuUsage; pg: number; wall: number } | null = null;
+let cpuAtStart: { node: NodeJS.CpuUsage; pg: number; wall: number; database: string } | null = null;
 
-export function startProfile(): void {
+/** Start counting statements, and CPU of this process and of `database`'s backends. */
+export function startProfile(database: string): void {
   stats = new Map();
-  cpuAtStart = { node: process.cpuUsage(), pg: postgresCpuMs(), wall: performance.now() };
+  cpuAtStart = { node: process.cpuUsage(), pg: postgresCpuMs(database), wall: performance.now(), database };
 }
 
 /** Stop counting; return the statements by total time, with counts per step when `steps` is given. */
@@ -79,9 +81,9 @@ export function endProfile(label: string, steps: number): string {
   if (cpuAtStart) {
     const node = process.cpuUsage(cpuAtStart.node);
     const nodeMs = (node.user + node.system) / 1000;
-    const pgMs = postgresCpuMs() - cpuAtStart.pg;
+    const pgMs = postgresCpuMs(cpuAtStart.database) - cpuAtStart.pg;
     const wall = performance.now() - cpuAtStart.wall;
-    lines.push(`   CPU: bench process (Skein in it) ${Math.round(nodeMs)} ms = ${(nodeMs / steps).toFixed(3)} ms/step; PostgreSQL ${pgMs} ms = ${(pgMs / steps).toFixed(3)} ms/step; wall ${Math.round(wall)} ms`);
+    lines.push(`   CPU: bench process (Skein in it) ${Math.round(nodeMs)} ms = ${(nodeMs / steps).toFixed(3)} ms/step; its PostgreSQL backends ${pgMs} ms = ${(pgMs / steps).toFixed(3)} ms/step; wall ${Math.round(wall)} ms`);
     cpuAtStart = null;
   }
   for (const [sql, v] of rows.slice(0, 25)) {

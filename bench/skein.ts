@@ -41,7 +41,7 @@ export async function skeinScenarios(sizes: SkeinSizes, profile: boolean): Promi
   const skein = await startSkein('engine');
   const profiles: string[] = [];
   const prof = {
-    start: () => profile && startProfile(),
+    start: () => profile && startProfile(new URL(skein.databaseUrl).pathname.slice(1)),
     end: (label: string, steps: number) => profile && profiles.push(endProfile(label, steps)),
   };
   try {

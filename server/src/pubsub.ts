@@ -60,7 +60,9 @@ export class RedisBus implements Bus {
       enableOfflineQueue: true,
       retryStrategy: (times: number) => Math.min(times * 200, 2000),
     };
-    this.publisher = new Redis(url, options);
+    // Commands issued in one event-loop tick (a turn publishes a run's events, its status, a
+    // wake-up) go out in one socket write, in order.
+    this.publisher = new Redis(url, { ...options, enableAutoPipelining: true });
     // The ready check sends INFO, which a connection already in subscriber mode may not send
     // (it fails the connection: ioredis#2037); the subscriber needs no ready check.
     this.subscriber = new Redis(url, { ...options, enableReadyCheck: false });

@@ -36,6 +36,7 @@ interface PgClient {
   query(config: { name: string; text: string; values?: unknown[] }): Promise<PgResult>;
   /** node-pg 8.23+: write each query at once instead of after the previous one's answer. */
   pipeline: boolean;
+  connection?: { stream?: { cork?: () => void; uncork?: () => void } };
 }
 
 interface ConnectionManager {
@@ -78,7 +79,20 @@ export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => P
   // Without pipelining, a statement is handed to the client only once the one before has
   // answered (node-pg's own queueing of concurrent queries is deprecated).
   let tail: Promise<unknown> = Promise.resolve();
+  // Statements sent in one tick leave in one socket write (a write is a costly system call here).
+  const stream = client.connection?.stream;
+  let corked = false;
+  const cork = () => {
+    if (corked || !stream?.cork || !stream.uncork) return;
+    corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork!();
+    });
+  };
   const send = (text: string, values?: unknown[], name?: string): Promise<PgResult> => {
+    if (pipelined) cork();
     const run = () => (name && prepare ? client.query({ name, text, values }) : client.query(text, values));
     const p = pipelined ? run() : tail.then(run, run);
     if (!pipelined) tail = p.catch(ignore);

@@ -41,6 +41,8 @@ export interface Claim {
   attempt: number;
   /** The first attempt of the step's current series (retryRun starts a new one). */
   seriesStart: number;
+  /** The run's workflow version (its id). */
+  workflowId: number;
   with: unknown;
   input: unknown;
   steps: Record<string, { output: unknown }>;
@@ -74,7 +76,7 @@ interface RunTx {
 
 /** A finished attempt to record (a worker's own claims also carry stepId, seriesStart, startedAt). */
 export interface Finished {
-  claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'> & Partial<Pick<Claim, 'stepId' | 'seriesStart' | 'startedAt'>>;
+  claim: Pick<Claim, 'runId' | 'stepRunId' | 'attempt' | 'jobId'> & Partial<Pick<Claim, 'stepId' | 'seriesStart' | 'startedAt' | 'workflowId'>>;
   outcome: Outcome;
   workerId?: string | null;
 }
@@ -364,9 +366,33 @@ export class Engine {
       // Every run this transaction touches is locked first, in id order: no two workers deadlock.
       const runIds = [...new Set([...finished.map((f) => f.claim.runId), ...fetched.map((f) => f.job.runId)])];
       const rts = new Map<string, RunTx>();
-      for (const run of await sql.lockRuns(tx, runIds)) rts.set(run.id, this.runTx(ctx, run, await this.workflowOf(tx, run), 'worker'));
-
-      const results = await this.recordOutcomes(ctx, rts, finished, complete);
+      const locking = sql.lockRuns(tx, runIds);
+      const lockedRuns = async () => {
+        const runs = await locking;
+        const found = new Set(runs.map((r) => r.id));
+        for (const id of [...rts.keys()]) if (!found.has(id)) rts.delete(id); // gone since the claim
+        for (const run of runs) {
+          const rt = rts.get(run.id);
+          if (rt) Object.assign(rt.run, run);
+          else rts.set(run.id, this.runTx(ctx, run, await this.workflowOf(tx, run), 'worker'));
+        }
+      };
+      // Successes reported with everything their claim knew (the usual case) need nothing from the
+      // run rows to be planned: their statement goes out right behind the lock (see recordOutcomes),
+      // planned against the runs as claimed and the cached workflow versions.
+      const early = finished.length > 0 && finished.every((f) => f.outcome.ok && f.claim.stepId !== undefined && f.claim.seriesStart !== undefined && f.claim.workflowId !== undefined);
+      let results: ('recorded' | 'fenced')[];
+      if (early) {
+        for (const f of finished) {
+          if (rts.has(f.claim.runId)) continue;
+          const wf = await this.compiled(f.claim.workflowId!, (text, values) => tx.query<WorkflowRow>(text, values));
+          rts.set(f.claim.runId, this.runTx(ctx, { id: f.claim.runId, workflow_id: wf.id } as sql.RunRow, wf, 'worker'));
+        }
+        results = await this.recordOutcomes(ctx, rts, finished, complete, lockedRuns);
+      } else {
+        await lockedRuns();
+        results = await this.recordOutcomes(ctx, rts, finished, complete);
+      }
 
       const claims: Claim[] = [];
       if (workerId) {
@@ -387,8 +413,14 @@ export class Engine {
             const taken = new Set(direct);
             ctx.queue = ctx.queue.filter((q) => !taken.has(q));
             const jobs = direct.map((q) => ({ id: randomUUID(), data: { runId: q.rt.run.id, stepRunId: q.step.id, stepId: q.step.step_id, attempt: q.step.attempt + 1 } satisfies StepJob }));
-            void sql.insertJobs(tx, jobs, 'active'); // goes out with the start below, not waited for
-            claims.push(...(await this.startSteps(rts, workerId, jobs.map((j) => ({ stepRunId: j.data.stepRunId, jobId: j.id, attempt: j.data.attempt, direct: true })))));
+            void sql.insertJobs(tx, jobs, 'active');
+            // These are PENDING rows this transaction released, their runs locked: the start cannot
+            // miss, so its answer is not waited for either (both go out with the events and COMMIT).
+            const started = direct.map((q, i) => ({ id: q.step.id, run_id: q.rt.run.id, step_id: q.step.step_id, type: q.step.type, attempt: q.step.attempt + 1, series_start: q.step.series_start, job_id: jobs[i].id }));
+            void sql.startSteps(tx, workerId, started.map((st) => ({ stepRunId: st.id, jobId: st.job_id, attempt: st.attempt, direct: true }))).then((rows) => {
+              if (rows.length !== started.length) this.logger.error({ expected: started.length, started: rows.length }, 'a direct start missed steps');
+            }, () => undefined); // a failure fails the transaction
+            claims.push(...(await this.claimsFor(rts, workerId, started)));
           }
         }
       }
@@ -404,7 +436,14 @@ export class Engine {
    * (only the current attempt's row changes), then what follows for the ones it changed. Step rows
    * are read first only for results that do not carry the claim's series start (the reaper's).
    */
-  private async recordOutcomes(ctx: TxCtx, rts: Map<string, RunTx>, finished: Finished[], complete: string[]): Promise<('recorded' | 'fenced')[]> {
+  private async recordOutcomes(
+    ctx: TxCtx,
+    rts: Map<string, RunTx>,
+    finished: Finished[],
+    complete: string[],
+    /** For plans made before the run rows were read: fills them in once the statement is sent. */
+    beforeApply?: () => Promise<void>,
+  ): Promise<('recorded' | 'fenced')[]> {
     if (finished.length === 0) return [];
     const unknown = finished.filter((f) => f.claim.seriesStart === undefined || f.claim.stepId === undefined);
     const locked = await sql.lockSteps(ctx.tx, unknown.map((f) => f.claim.stepRunId));
@@ -478,7 +517,9 @@ export class Engine {
         });
       }
     }
-    const { changed, released } = await sql.finishSteps(ctx.tx, plans.map((p) => p.row), releases);
+    const finishing = sql.finishSteps(ctx.tx, plans.map((p) => p.row), releases);
+    await beforeApply?.();
+    const { changed, released } = await finishing;
     const recorded = new Set<string>();
     const byStep = new Map(finished.map((f) => [f.claim.stepRunId, f]));
     for (const p of plans) {
@@ -506,8 +547,13 @@ export class Engine {
   /** Start steps for a worker (runs locked by the caller) and build their claims. */
   private async startSteps(rts: Map<string, RunTx>, workerId: string, items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[]): Promise<Claim[]> {
     if (items.length === 0) return [];
+    return this.claimsFor(rts, workerId, await sql.startSteps([...rts.values()][0].tx, workerId, items));
+  }
+
+  /** Claims for steps just started (their STEP_STARTED events too), with their needs' outputs as input. */
+  private async claimsFor(rts: Map<string, RunTx>, workerId: string, started: sql.StartedStep[]): Promise<Claim[]> {
+    if (started.length === 0) return [];
     const tx = [...rts.values()][0].tx;
-    const started = await sql.startSteps(tx, workerId, items);
     // Inputs: outputs of each step's needs, from this transaction where it ended them.
     const missing: { runId: string; stepId: string }[] = [];
     for (const s of started) {
@@ -533,6 +579,7 @@ export class Engine {
         type: s.type,
         attempt: s.attempt,
         seriesStart: s.series_start,
+        workflowId: rt.wf.id,
         with: def.with,
         input: rt.run.input,
         // Each claim gets its own copy: outputs are shared by the cache and this transaction.

@@ -149,12 +149,19 @@ export interface FinishRow {
 }
 
 /**
- * Record the ends of many attempts in one statement, and complete the jobs of the rows it changed
- * (pg-boss's own completion, inlined). Returns the ids of the rows it changed.
+ * Record the ends of many attempts in one statement: it fences (a row changes only while that
+ * attempt with that job is RUNNING), completes the jobs of the rows it changed (pg-boss's own
+ * completion, inlined) and releases the dependents of the steps that ended (`releases`: one item
+ * per ending step and dependent; counted only for rows that changed). Returns the ids of the rows
+ * it changed and the PENDING dependents whose needs have now all ended.
  */
-export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const changed = await tx.query<{ id: string }>(
+export async function finishSteps(
+  tx: Tx,
+  rows: FinishRow[],
+  releases: { fromId: string; runId: string; stepId: string }[] = [],
+): Promise<{ changed: Set<string>; released: StepRow[] }> {
+  if (rows.length === 0) return { changed: new Set(), released: [] };
+  const result = await tx.query<StepRow & { changed: string[] | null }>(
     `WITH changed AS (
      UPDATE step_runs s SET status = f.status,
        output = CASE WHEN f.ok THEN f.output ELSE s.output END,
@@ -171,8 +178,19 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string
      ), jobs AS (
        UPDATE pgboss.job SET completed_on = now(), state = 'completed'
        WHERE name = $11 AND id IN (SELECT job_id FROM changed) AND state = 'active'
+     ), released AS (
+       -- needs_left alone (no updated_at, which is indexed): a join's row is updated once per turn
+       -- that ends one of its needs, and this keeps those updates HOT (no new index entries).
+       UPDATE step_runs s SET needs_left = s.needs_left - d.n
+       FROM (SELECT r.run_id, r.step_id, count(*)::int AS n
+             FROM unnest($12::uuid[], $13::uuid[], $14::text[]) AS r(from_id, run_id, step_id)
+             JOIN changed c ON c.id = r.from_id
+             GROUP BY r.run_id, r.step_id) d
+       WHERE s.run_id = d.run_id AND s.step_id = d.step_id
+       RETURNING ${STEP_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}
      )
-     SELECT id FROM changed`,
+     SELECT ch.ids AS changed, r.* FROM (SELECT array_agg(id::text) AS ids FROM changed) ch
+     LEFT JOIN (SELECT * FROM released WHERE needs_left <= 0 AND status = 'PENDING') r ON true`,
     [
       rows.map((r) => r.id),
       rows.map((r) => r.status),
@@ -185,10 +203,16 @@ export async function finishSteps(tx: Tx, rows: FinishRow[]): Promise<Set<string
       rows.map((r) => r.attempt),
       rows.map((r) => r.jobId),
       STEP_QUEUE,
+      releases.map((r) => r.fromId),
+      releases.map((r) => r.runId),
+      releases.map((r) => r.stepId),
     ],
     'skein_finish',
   );
-  return new Set(changed.map((r) => r.id));
+  return {
+    changed: new Set(result[0]?.changed ?? []),
+    released: result.filter((r) => r.id !== null).map(({ changed: _, ...step }) => step),
+  };
 }
 
 /**
@@ -227,6 +251,16 @@ export async function skipSteps(tx: Tx, rows: { id: string; reason: string }[]):
   );
 }
 
+export interface StartedStep {
+  id: string;
+  run_id: string;
+  step_id: string;
+  type: string;
+  attempt: number;
+  series_start: number;
+  job_id: string;
+}
+
 /**
  * Mark steps RUNNING for a worker. A fetched job starts its step only while the step is still
  * QUEUED/RETRYING with that job (fencing); a `direct` start (a dependent taken straight from the
@@ -236,7 +270,7 @@ export async function startSteps(
   tx: Tx,
   workerId: string,
   items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[],
-): Promise<{ id: string; run_id: string; step_id: string; type: string; attempt: number; series_start: number; job_id: string }[]> {
+): Promise<StartedStep[]> {
   if (items.length === 0) return [];
   return tx.query(
     `UPDATE step_runs s SET status = 'RUNNING', attempt = c.attempt, job_id = c.job_id, worker_id = $5,
