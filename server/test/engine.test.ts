@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecycleSuite } from './lifecycle.js';
 import {
@@ -190,6 +191,30 @@ describe('startRun', () => {
 });
 
 describe('fencing and repair', () => {
+  it('drops claimed step jobs that name no step to start (stale, no such run, malformed) and goes on', async () => {
+    await register(app, { name: 'orphans', steps: [sleep('s', 200)] });
+    const id = await start(app, 'orphans');
+    const ids = { stale: randomUUID(), noRun: randomUUID(), malformed: randomUUID() };
+    await app.db.sequelize.query(
+      `INSERT INTO pgboss.job (id, name, data) VALUES ($1, 'skein-steps', $2::jsonb), ($3, 'skein-steps', $4::jsonb), ($5, 'skein-steps', $6::jsonb)`,
+      {
+        bind: [
+          ids.stale, JSON.stringify({ runId: id, stepRunId: randomUUID(), stepId: 's', attempt: 1 }),
+          ids.noRun, JSON.stringify({ runId: randomUUID(), stepRunId: randomUUID(), stepId: 's', attempt: 1 }),
+          ids.malformed, JSON.stringify({ runId: 'not-a-uuid', attempt: 'x' }),
+        ],
+      },
+    );
+    const state = async (jobId: string) =>
+      ((await app.db.sequelize.query(`SELECT state FROM pgboss.job WHERE id = $1`, { bind: [jobId] })) as unknown as [Array<{ state: string }>])[0][0].state;
+    // Another run wakes the worker: it claims these jobs with that run's, starts nothing for them,
+    // completes them, and both runs go on.
+    const next = await start(app, 'orphans');
+    expect((await waitForRun(app, next, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+    for (const [what, jobId] of Object.entries(ids)) await waitFor(async () => (await state(jobId)) === 'completed', `the ${what} job to be completed`);
+    expect((await waitForRun(app, id, ['SUCCEEDED', 'FAILED'])).status).toBe('SUCCEEDED');
+  });
+
   it('ignores a result from an attempt that is no longer current', async () => {
     await register(app, { name: 'fenced', steps: [sleep('s', 1500)] });
     const id = await start(app, 'fenced');

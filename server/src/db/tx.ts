@@ -37,6 +37,8 @@ interface PgClient {
   /** node-pg 8.23+: write each query at once instead of after the previous one's answer. */
   pipeline: boolean;
   connection?: { stream?: { cork?: () => void; uncork?: () => void } };
+  /** Set by Sequelize when the connection failed. */
+  _invalid?: boolean;
 }
 
 interface ConnectionManager {
@@ -68,11 +70,13 @@ const ignore = () => undefined;
  * Commits when `fn` resolves and every statement it sent succeeded; otherwise rolls back and
  * rethrows the first failure.
  */
-export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => Promise<T>, lease?: Lease): Promise<T> {
   const manager = sequelize.connectionManager as unknown as ConnectionManager;
   const prepare = canPrepare(sequelize);
   const pipelined = prepare; // the same databases: any but the embedded one
-  const client = await manager.getConnection({ type: 'write' });
+  if (lease?.client?._invalid) await dropLease(sequelize, lease);
+  const client = lease?.client ?? (await manager.getConnection({ type: 'write' }));
+  if (lease) lease.client = client;
   client.pipeline = pipelined;
   const callbacks: Array<() => void> = [];
   const sent: Promise<PgResult>[] = [];
@@ -128,7 +132,27 @@ export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => P
     return result;
   } finally {
     client.pipeline = false;
-    if (healthy) manager.releaseConnection(client);
-    else await manager.destroyConnection(client).catch(ignore);
+    if (!healthy) {
+      if (lease) lease.client = null;
+      await manager.destroyConnection(client).catch(ignore);
+    } else if (!lease) manager.releaseConnection(client);
   }
+}
+
+/**
+ * A connection kept by one caller across transactions (a worker's loop, whose turns run one after
+ * another): its turns never wait behind other work for a pool connection, and the statements it
+ * prepared stay prepared. One transaction at a time; `dropLease` gives the connection back.
+ */
+export interface Lease {
+  client: PgClient | null;
+}
+
+export async function dropLease(sequelize: Sequelize, lease: Lease): Promise<void> {
+  const client = lease.client;
+  lease.client = null;
+  if (!client) return;
+  const manager = sequelize.connectionManager as unknown as ConnectionManager;
+  if (client._invalid) await manager.destroyConnection(client).catch(ignore);
+  else manager.releaseConnection(client);
 }

@@ -3,11 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type PgBoss from 'pg-boss';
 import type { Sequelize } from 'sequelize';
-import { z } from 'zod';
 import type { Database } from '../db/sequelize.js';
 import type { RunModel, RunStatus } from '../db/models/run.js';
 import type { AttemptRecord, StepError, StepRunModel } from '../db/models/step-run.js';
-import { withTransaction, type Tx } from '../db/tx.js';
+import { withTransaction, type Lease, type Tx } from '../db/tx.js';
 import { badInput, illegalTransition, notFound, SkeinError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Bus } from '../pubsub.js';
@@ -51,7 +50,6 @@ export interface Claim {
 }
 
 const MAX_INPUT_BYTES = 1_000_000;
-const jobSchema = z.object({ runId: z.uuid(), stepRunId: z.uuid(), stepId: z.string(), attempt: z.number().int().min(1) });
 
 /** One transaction's work across runs: the jobs to enqueue, decided in full before they are written. */
 interface TxCtx {
@@ -348,23 +346,19 @@ export class Engine {
    * Claiming a step and marking it RUNNING commit together: a worker that dies before the commit
    * leaves its jobs queued; one that dies after is found by its missing heartbeat.
    */
-  async work(workerId: string | null, finished: Finished[], slots: { fetch: number; direct: number }): Promise<{ results: ('recorded' | 'fenced')[]; claims: Claim[] }> {
+  async work(
+    workerId: string | null,
+    finished: Finished[],
+    slots: { fetch: number; direct: number },
+    /** The caller's own connection (a worker's loop), kept across its turns. */
+    lease?: Lease,
+  ): Promise<{ results: ('recorded' | 'fenced')[]; claims: Claim[] }> {
     return withTransaction(this.sequelize, async (tx) => {
       const ctx: TxCtx = { tx, queue: [] };
       const complete: string[] = [];
-      const fetched: { jobId: string; job: StepJob }[] = [];
-      if (workerId && slots.fetch > 0) {
-        for (const j of await sql.claimJobs(tx, slots.fetch)) {
-          const parsed = jobSchema.safeParse(j.data);
-          if (parsed.success) fetched.push({ jobId: j.id, job: parsed.data });
-          else {
-            this.logger.warn({ jobId: j.id }, 'dropping a step job with a malformed payload');
-            complete.push(j.id);
-          }
-        }
-      }
-      // Every run this transaction touches is locked first, in id order: no two workers deadlock.
-      const runIds = [...new Set([...finished.map((f) => f.claim.runId), ...fetched.map((f) => f.job.runId)])];
+      // The runs of the results are locked first, in id order (the one order every transaction that
+      // waits for run locks uses: no deadlock); the claim below never waits for one.
+      const runIds = [...new Set(finished.map((f) => f.claim.runId))];
       const rts = new Map<string, RunTx>();
       const locking = sql.lockRuns(tx, runIds);
       const lockedRuns = async () => {
@@ -377,6 +371,12 @@ export class Engine {
           else rts.set(run.id, this.runTx(ctx, run, await this.workflowOf(tx, run), 'worker'));
         }
       };
+      // Queued jobs for the free slots, claimed and started in one statement that goes out right
+      // behind the results' statements (nothing here waits for their answers).
+      let claiming: Promise<sql.ClaimedJob[]> | null = null;
+      const claim = () => {
+        if (!claiming && workerId && slots.fetch > 0) claiming = sql.claimAndStart(tx, workerId, slots.fetch);
+      };
       // Successes reported with everything their claim knew (the usual case) need nothing from the
       // run rows to be planned: their statement goes out right behind the lock (see recordOutcomes),
       // planned against the runs as claimed and the cached workflow versions.
@@ -388,23 +388,34 @@ export class Engine {
           const wf = await this.compiled(f.claim.workflowId!, (text, values) => tx.query<WorkflowRow>(text, values));
           rts.set(f.claim.runId, this.runTx(ctx, { id: f.claim.runId, workflow_id: wf.id } as sql.RunRow, wf, 'worker'));
         }
-        results = await this.recordOutcomes(ctx, rts, finished, complete, lockedRuns);
+        results = await this.recordOutcomes(ctx, rts, finished, complete, async () => {
+          claim();
+          await lockedRuns();
+        });
       } else {
         await lockedRuns();
-        results = await this.recordOutcomes(ctx, rts, finished, complete);
+        results = await this.recordOutcomes(ctx, rts, finished, complete, async () => claim());
       }
+      claim(); // when there was nothing to record
 
       const claims: Claim[] = [];
       if (workerId) {
-        const wanted = fetched.filter((f) => {
-          const rt = rts.get(f.job.runId);
-          if (rt && isLive(rt.run)) return true;
-          complete.push(f.jobId);
-          return false;
-        });
-        claims.push(...(await this.startSteps(rts, workerId, wanted.map((f) => ({ stepRunId: f.job.stepRunId, jobId: f.jobId, attempt: f.job.attempt, direct: false })))));
-        const startedJobs = new Set(claims.map((c) => c.jobId));
-        for (const f of wanted) if (!startedJobs.has(f.jobId)) complete.push(f.jobId);
+        const started: sql.StartedStep[] = [];
+        // (assigned inside claim(): TypeScript cannot see that)
+        const claimed = claiming as Promise<sql.ClaimedJob[]> | null;
+        for (const row of claimed ? await claimed : []) {
+          if (row.dropped) {
+            this.logger.warn({ jobId: row.job_id }, 'dropped a step job that names no existing run');
+            continue;
+          }
+          if (!row.step_id) {
+            complete.push(row.job_id); // its step moved on (stale job) or its run is not live: dropped
+            continue;
+          }
+          if (!rts.has(row.run.id)) rts.set(row.run.id, this.runTx(ctx, row.run, await this.workflowOf(tx, row.run), 'worker'));
+          started.push({ id: row.step_run_id!, run_id: row.run.id, step_id: row.step_id, type: row.type!, attempt: row.attempt!, series_start: row.series_start!, job_id: row.job_id });
+        }
+        claims.push(...(await this.claimsFor(rts, workerId, started)));
         // Ready dependents go straight to this worker's spare slots: no enqueue, wake-up or fetch.
         const spare = slots.direct - claims.length;
         if (spare > 0) {
@@ -416,11 +427,11 @@ export class Engine {
             void sql.insertJobs(tx, jobs, 'active');
             // These are PENDING rows this transaction released, their runs locked: the start cannot
             // miss, so its answer is not waited for either (both go out with the events and COMMIT).
-            const started = direct.map((q, i) => ({ id: q.step.id, run_id: q.rt.run.id, step_id: q.step.step_id, type: q.step.type, attempt: q.step.attempt + 1, series_start: q.step.series_start, job_id: jobs[i].id }));
-            void sql.startSteps(tx, workerId, started.map((st) => ({ stepRunId: st.id, jobId: st.job_id, attempt: st.attempt, direct: true }))).then((rows) => {
-              if (rows.length !== started.length) this.logger.error({ expected: started.length, started: rows.length }, 'a direct start missed steps');
+            const directStarts = direct.map((q, i) => ({ id: q.step.id, run_id: q.rt.run.id, step_id: q.step.step_id, type: q.step.type, attempt: q.step.attempt + 1, series_start: q.step.series_start, job_id: jobs[i].id }));
+            void sql.startPending(tx, workerId, directStarts).then((n) => {
+              if (n !== directStarts.length) this.logger.error({ expected: directStarts.length, started: n }, 'a direct start missed steps');
             }, () => undefined); // a failure fails the transaction
-            claims.push(...(await this.claimsFor(rts, workerId, started)));
+            claims.push(...(await this.claimsFor(rts, workerId, directStarts)));
           }
         }
       }
@@ -428,8 +439,9 @@ export class Engine {
       if (complete.length) await (this.boss.complete as (name: string, ids: string[], data: object, options: object) => Promise<void>).call(this.boss, STEP_QUEUE, complete, {}, { db: tx.bossDb });
       this.flush(ctx, [...rts.values()]);
       return { results, claims };
-    });
+    }, lease);
   }
+
 
   /**
    * Record outcomes (runs locked by the caller): every step row in one statement that also fences
@@ -542,12 +554,6 @@ export class Engine {
     // The step's current job is not ours to complete.
     if (claim.jobId && claim.jobId !== step?.job_id) complete.push(claim.jobId);
     this.logger.info({ step: claim.stepRunId, attempt: claim.attempt, current: step?.attempt, status: step?.status }, 'ignored a result from an attempt that is no longer current');
-  }
-
-  /** Start steps for a worker (runs locked by the caller) and build their claims. */
-  private async startSteps(rts: Map<string, RunTx>, workerId: string, items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[]): Promise<Claim[]> {
-    if (items.length === 0) return [];
-    return this.claimsFor(rts, workerId, await sql.startSteps([...rts.values()][0].tx, workerId, items));
   }
 
   /** Claims for steps just started (their STEP_STARTED events too), with their needs' outputs as input. */

@@ -215,32 +215,6 @@ export async function finishSteps(
   };
 }
 
-/**
- * Claim up to `limit` queued step jobs (pg-boss's fetch, narrowed to what Skein uses): jobs whose
- * start time has come, oldest start time first, skipping rows another worker is claiming. The
- * order is that of pg-boss's own index on (name, start_after) for queued jobs, so the scan stops
- * after `limit` rows instead of sorting the whole queue (pg-boss orders by priority first, which
- * Skein never sets, and sorted ~1,000 queued jobs on every fetch in the wide benchmark).
- */
-export async function claimJobs(tx: Tx, limit: number): Promise<{ id: string; data: unknown }[]> {
-  if (limit <= 0) return [];
-  return tx.query(
-    `WITH next AS (
-       SELECT id FROM pgboss.job
-       WHERE name = $1 AND state < 'active' AND start_after < now()
-       ORDER BY start_after
-       LIMIT $2
-       FOR UPDATE SKIP LOCKED
-     )
-     UPDATE pgboss.job j SET state = 'active', started_on = now(),
-       retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
-     FROM next WHERE j.name = $1 AND j.id = next.id
-     RETURNING j.id, j.data`,
-    [STEP_QUEUE, limit],
-    'skein_claim_jobs',
-  );
-}
-
 /** Skip steps, each with its reason, in one statement. */
 export async function skipSteps(tx: Tx, rows: { id: string; reason: string }[]): Promise<void> {
   if (rows.length === 0) return;
@@ -249,6 +223,85 @@ export async function skipSteps(tx: Tx, rows: { id: string; reason: string }[]):
      FROM unnest($1::uuid[], $2::text[]) AS k(id, reason) WHERE s.id = k.id`,
     [rows.map((r) => r.id), rows.map((r) => r.reason)],
   );
+}
+
+/** A UUID from job data, or NULL when it is not one (a malformed payload must not fail the turn). */
+const uuidOf = (expr: string) =>
+  `CASE WHEN ${expr} ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (${expr})::uuid END`;
+
+/** A job claimed by `claimAndStart`: its run (locked), and its step if the step started. */
+export interface ClaimedJob {
+  job_id: string;
+  /** No run by that id (or no id at all): the job was completed at once, as dropped. */
+  dropped: boolean;
+  run: RunRow;
+  step_run_id: string | null;
+  step_id: string | null;
+  type: string | null;
+  attempt: number | null;
+  series_start: number | null;
+}
+
+/**
+ * Claim up to `limit` queued step jobs for a worker and start their steps, in one statement.
+ *
+ * Jobs are taken oldest start time first, in the order of pg-boss's own index on (name,
+ * start_after) for queued jobs (pg-boss's fetch orders by priority first, which Skein never sets,
+ * and sorted the whole queue on every fetch). Each job's run row is locked with it, and a job whose
+ * run another transaction holds is left queued, like a job another worker is claiming: this
+ * statement never waits for a lock, so it may come after the turn has locked other runs without
+ * risk of deadlock. A step starts only while it is still QUEUED or RETRYING with this very job and
+ * its run is QUEUED or RUNNING (fencing); the other claimed jobs come back without a step, for the
+ * caller to complete. A job that names no existing run is completed here, as dropped.
+ */
+export async function claimAndStart(tx: Tx, workerId: string, limit: number): Promise<ClaimedJob[]> {
+  const rows = await tx.query<Record<string, unknown>>(
+    `WITH next AS (
+       SELECT j.id AS job_id, ${uuidOf(`j.data->>'runId'`)} AS run_id
+       FROM pgboss.job j
+       WHERE j.name = $1 AND j.state < 'active' AND j.start_after < now()
+       ORDER BY j.start_after
+       LIMIT $2
+       FOR UPDATE SKIP LOCKED
+     ), locked AS (
+       SELECT ${RUN_COLUMNS} FROM runs WHERE id IN (SELECT run_id FROM next)
+       FOR UPDATE SKIP LOCKED
+     ), claimed AS (
+       UPDATE pgboss.job j SET
+         state = CASE WHEN l.id IS NULL THEN 'completed'::pgboss.job_state ELSE 'active'::pgboss.job_state END,
+         started_on = now(),
+         completed_on = CASE WHEN l.id IS NULL THEN now() END,
+         retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+       FROM next LEFT JOIN locked l ON l.id = next.run_id
+       WHERE j.name = $1 AND j.id = next.job_id
+         AND (l.id IS NOT NULL OR NOT EXISTS (SELECT 1 FROM runs x WHERE x.id = next.run_id))
+       RETURNING j.id, j.data, l.id AS run_id
+     ), started AS (
+       UPDATE step_runs s SET status = 'RUNNING', attempt = (c.data->>'attempt')::int, job_id = c.id, worker_id = $3,
+         started_at = now(), finished_at = NULL, progress = 0, progress_message = NULL, error = NULL, updated_at = now()
+       FROM claimed c JOIN locked l ON l.id = c.run_id
+       WHERE l.status IN ('QUEUED', 'RUNNING')
+         AND c.data->>'attempt' ~ '^[1-9][0-9]{0,8}$'
+         AND s.id = ${uuidOf(`c.data->>'stepRunId'`)} AND s.run_id = l.id
+         AND s.job_id = c.id AND s.status IN ('QUEUED', 'RETRYING')
+       RETURNING s.id, s.step_id, s.type, s.attempt, s.series_start, s.job_id
+     )
+     SELECT c.id AS job_id, c.run_id IS NULL AS dropped, ${RUN_COLUMNS.split(', ').map((col) => `l.${col}`).join(', ')},
+            st.id AS step_run_id, st.step_id, st.type, st.attempt, st.series_start
+     FROM claimed c LEFT JOIN locked l ON l.id = c.run_id LEFT JOIN started st ON st.job_id = c.id`,
+    [STEP_QUEUE, limit, workerId],
+    'skein_claim_start',
+  );
+  return rows.map((r) => ({
+    job_id: r.job_id as string,
+    dropped: r.dropped as boolean,
+    run: Object.fromEntries(RUN_COLUMNS.split(', ').map((c) => [c, r[c]])) as unknown as RunRow,
+    step_run_id: r.step_run_id as string | null,
+    step_id: r.step_id as string | null,
+    type: r.type as string | null,
+    attempt: r.attempt as number | null,
+    series_start: r.series_start as number | null,
+  }));
 }
 
 export interface StartedStep {
@@ -262,27 +315,22 @@ export interface StartedStep {
 }
 
 /**
- * Mark steps RUNNING for a worker. A fetched job starts its step only while the step is still
- * QUEUED/RETRYING with that job (fencing); a `direct` start (a dependent taken straight from the
- * transaction that made it ready) only while the step is PENDING. Returns the steps started.
+ * Mark PENDING steps RUNNING for a worker: dependents a worker takes straight from the transaction
+ * that made them ready (no queue hop), each with its job. Returns how many started.
  */
-export async function startSteps(
-  tx: Tx,
-  workerId: string,
-  items: { stepRunId: string; jobId: string; attempt: number; direct: boolean }[],
-): Promise<StartedStep[]> {
-  if (items.length === 0) return [];
-  return tx.query(
-    `UPDATE step_runs s SET status = 'RUNNING', attempt = c.attempt, job_id = c.job_id, worker_id = $5,
+export async function startPending(tx: Tx, workerId: string, steps: StartedStep[]): Promise<number> {
+  if (steps.length === 0) return 0;
+  const rows = await tx.query(
+    `UPDATE step_runs s SET status = 'RUNNING', attempt = c.attempt, job_id = c.job_id, worker_id = $4,
        started_at = now(), finished_at = NULL, progress = 0, progress_message = NULL, error = NULL,
-       queued_at = CASE WHEN c.direct THEN now() ELSE s.queued_at END, updated_at = now()
-     FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::bool[]) AS c(id, job_id, attempt, direct)
-     WHERE s.id = c.id AND CASE WHEN c.direct THEN s.status = 'PENDING'
-                                ELSE s.job_id = c.job_id AND s.status IN ('QUEUED','RETRYING') END
-     RETURNING s.id, s.run_id, s.step_id, s.type, s.attempt, s.series_start, s.job_id`,
-    [items.map((i) => i.stepRunId), items.map((i) => i.jobId), items.map((i) => i.attempt), items.map((i) => i.direct), workerId],
-    'skein_start',
+       queued_at = now(), updated_at = now()
+     FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS c(id, job_id, attempt)
+     WHERE s.id = c.id AND s.status = 'PENDING'
+     RETURNING s.id`,
+    [steps.map((st) => st.id), steps.map((st) => st.job_id), steps.map((st) => st.attempt), workerId],
+    'skein_start_pending',
   );
+  return rows.length;
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../config.js';
 import type { StepError } from '../db/models/step-run.js';
-import { withTransaction } from '../db/tx.js';
+import { dropLease, withTransaction, type Lease } from '../db/tx.js';
 import type { Claim, Engine, Finished, Outcome } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { StepContext } from '../steps/define.js';
@@ -49,6 +49,8 @@ export class Worker {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribers: Array<() => void> = [];
   private readonly tracked = new Set<Promise<unknown>>();
+  /** The loop's own connection: its turns never wait behind API requests for a pool connection. */
+  private readonly lease: Lease = { client: null };
 
   constructor(
     private readonly engine: Engine,
@@ -114,6 +116,7 @@ export class Worker {
     }
     this.signal();
     await this.loopDone;
+    await dropLease(this.engine.db.sequelize, this.lease);
     await Promise.allSettled([...this.tracked]);
     await this.engine.db.models.Worker.update({ stoppedAt: new Date(), running: 0 }, { where: { id: this.id } }).catch(() => undefined);
     this.logger.info({ worker: this.id }, 'worker stopped');
@@ -180,7 +183,7 @@ export class Worker {
       if (fetch > 0) this.wakePending = false;
       let claims: Claim[] = [];
       try {
-        claims = (await this.engine.work(this.id, batch.map((b) => b.finished), { fetch, direct: free })).claims;
+        claims = (await this.engine.work(this.id, batch.map((b) => b.finished), { fetch, direct: free }, this.lease)).claims;
         for (const b of batch) b.recorded();
       } catch (err) {
         this.logger.error({ err }, 'a worker turn failed; recording its results one by one');
