@@ -18,11 +18,9 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const PG_BASE = 'postgres://postgres@127.0.0.1:5432';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 /**
- * Worker concurrency used for Skein and for the BullMQ worker alike (`--concurrency=N`). Default 8,
- * not 20: Skein's Sequelize pool holds 10 connections and a finishing step, while it holds the
- * run's row lock, asks the pool for one more (Workflow.findByPk outside its transaction); with
- * 10 or more steps of one run finishing at once every connection waits on that lock and the
- * run stalls until the pool's 60 s acquire timeout. See bench/README.md.
+ * Worker concurrency used for Skein and for the BullMQ worker alike (`--concurrency=N`). Default
+ * 10, Skein's own default (`WORKER_CONCURRENCY`): a worker turn carries at most this many results
+ * and claims, so it bounds (b) and (c) — see bench/README.md for a sweep.
  */
 export const CONCURRENCY = Number(process.argv.find((a) => a.startsWith('--concurrency='))?.slice(14) ?? 10);
 
