@@ -148,6 +148,12 @@ export interface Lease {
   client: PgClient | null;
 }
 
+/** Take the lease's connection now (a worker does at start, before any burst of API work). */
+export async function acquireLease(sequelize: Sequelize, lease: Lease): Promise<void> {
+  if (lease.client) return;
+  lease.client = await (sequelize.connectionManager as unknown as ConnectionManager).getConnection({ type: 'write' });
+}
+
 export async function dropLease(sequelize: Sequelize, lease: Lease): Promise<void> {
   const client = lease.client;
   lease.client = null;

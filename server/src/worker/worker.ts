@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../config.js';
 import type { StepError } from '../db/models/step-run.js';
-import { dropLease, withTransaction, type Lease } from '../db/tx.js';
+import { acquireLease, dropLease, withTransaction, type Lease } from '../db/tx.js';
 import type { Claim, Engine, Finished, Outcome } from '../engine/engine.js';
 import type { Logger } from '../logger.js';
 import type { StepContext } from '../steps/define.js';
@@ -88,6 +88,7 @@ export class Worker {
     this.timers.push(setInterval(() => this.track(this.heartbeat()), this.config.HEARTBEAT_MS));
     this.timers.push(setInterval(() => this.track(this.maintain()), this.config.HEARTBEAT_MS));
     this.timers.push(setInterval(() => this.track(this.reconcile()), 60_000));
+    await acquireLease(this.engine.db.sequelize, this.lease);
     // Work starts at once and never waits for the bus: polling moves everything without it.
     this.loopDone = this.loop();
     this.track(this.subscribeBus());
