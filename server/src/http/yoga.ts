@@ -4,11 +4,12 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLScalarType } from 'graphql';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Context } from '../schema/builder.js';
 import { schema } from '../schema/index.js';
 import type { Logger } from '../logger.js';
 import { dateTimeSerialiser } from './date-time.js';
+import { runEventsFastPath } from './events-fast-path.js';
 import { shareSubscriptionResults } from './shared-results.js';
 
 export interface YogaDeps extends Omit<Context, 'actor'> {
@@ -16,6 +17,8 @@ export interface YogaDeps extends Omit<Context, 'actor'> {
   maxBodyBytes: number;
   webDist?: string;
   role: string;
+  /** Off only in tests that compare the run.events fast path with normal execution. */
+  runEventsFastPath?: boolean;
 }
 
 type ServerCtx = Record<string, unknown>;
@@ -51,6 +54,16 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
       runsGauge.reset();
       for (const r of rows) runsGauge.set({ status: r.status }, r.n);
     },
+  });
+  const eventsPaths = new Counter({
+    name: 'skein_run_events_queries_total',
+    help: 'run(id) { events } queries by the path that answered: fast (JSON written by Postgres) or normal (a fallback)',
+    labelNames: ['path'],
+    registers: [registry],
+  });
+  const eventsFastPath = runEventsFastPath({
+    onError: (err) => deps.logger.warn({ err }, 'run.events fast path failed; executing normally'),
+    onOutcome: (p) => eventsPaths.inc({ path: p }),
   });
   const webDist = deps.webDist && existsSync(path.join(deps.webDist, 'index.html')) ? path.resolve(deps.webDist) : null;
 
@@ -114,6 +127,8 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
       // a few ms instead of ~100. Before the runEvents plugin, which keeps its own subscribe.
       useGraphQlJit({ customSerializers: { DateTime: serialiseDateTime } }, { onError: (r) => deps.logger.warn({ errors: r.errors }, 'graphql-jit could not compile; executing without it') }),
       shareSubscriptionResults({ maskError }),
+      // After graphql-jit, whose executor it falls back to.
+      ...(deps.runEventsFastPath === false ? [] : [eventsFastPath]),
     ],
     context: () => ({ engine: deps.engine, db: deps.db, bus: deps.bus, feeds: deps.feeds, actor: 'anonymous' }),
   });
