@@ -230,18 +230,17 @@ export class Engine {
   private runColumnList?: string;
 
   async pauseRun(runId: string, who: Actor = {}): Promise<RunModel> {
-    await this.onRun(runId, who, async (rt) => {
+    return this.onRun(runId, who, async (rt) => {
       assertRunTransition(rt.run, 'pause');
       await this.withdraw(rt, 'PENDING', 'withdrawn by pause; runs again on resume');
       rt.events.add({ type: 'RUN_PAUSING', status: 'PAUSING', actor: rt.actor, message: who.reason ?? null });
       await this.setRunStatus(rt, 'PAUSING');
       await this.settleRun(rt);
     });
-    return this.getRun(runId);
   }
 
   async resumeRun(runId: string, who: Actor = {}): Promise<RunModel> {
-    await this.onRun(runId, who, async (rt) => {
+    return this.onRun(runId, who, async (rt) => {
       assertRunTransition(rt.run, 'resume');
       const status: RunStatus = rt.run.started_at ? 'RUNNING' : 'QUEUED';
       rt.events.add({ type: 'RUN_RESUMED', status, actor: rt.actor, message: who.reason ?? null });
@@ -249,11 +248,10 @@ export class Engine {
       await this.decide(rt, await sql.readyPending(rt.tx, runId));
       await this.settleRun(rt);
     });
-    return this.getRun(runId);
   }
 
   async cancelRun(runId: string, who: Actor = {}): Promise<RunModel> {
-    await this.onRun(runId, who, async (rt) => {
+    return this.onRun(runId, who, async (rt) => {
       assertRunTransition(rt.run, 'cancel');
       await this.withdraw(rt, 'CANCELLED', 'cancelled before it ran');
       const waiting = await sql.stepsWithStatus(rt.tx, runId, ['PENDING', 'WAITING']);
@@ -272,11 +270,10 @@ export class Engine {
       }
       await this.settleRun(rt);
     });
-    return this.getRun(runId);
   }
 
   async retryRun(runId: string, who: Actor = {}): Promise<RunModel> {
-    await this.onRun(runId, who, async (rt) => {
+    return this.onRun(runId, who, async (rt) => {
       assertRunTransition(rt.run, 'retry');
       const redo = await sql.stepsWithStatus(rt.tx, runId, ['FAILED', 'SKIPPED', 'CANCELLED']);
       for (const s of redo) {
@@ -298,7 +295,6 @@ export class Engine {
       await this.decide(rt, await sql.readyPending(rt.tx, runId));
       await this.settleRun(rt);
     });
-    return this.getRun(runId);
   }
 
   async approveStep(args: { runId: string; stepId: string; approved: boolean; comment?: string | null } & Actor): Promise<StepRunModel> {
@@ -352,7 +348,7 @@ export class Engine {
     slots: { fetch: number; direct: number },
     /** The caller's own connection (a worker's loop), kept across its turns. */
     lease?: Lease,
-  ): Promise<{ results: ('recorded' | 'fenced')[]; claims: Claim[] }> {
+  ): Promise<{ results: ('recorded' | 'fenced')[]; claims: Claim[]; skipped: number }> {
     return withTransaction(this.sequelize, async (tx) => {
       const ctx: TxCtx = { tx, queue: [] };
       const complete: string[] = [];
@@ -373,7 +369,7 @@ export class Engine {
       };
       // Queued jobs for the free slots, claimed and started in one statement that goes out right
       // behind the results' statements (nothing here waits for their answers).
-      let claiming: Promise<sql.ClaimedJob[]> | null = null;
+      let claiming: Promise<{ jobs: sql.ClaimedJob[]; skipped: number }> | null = null;
       const claim = () => {
         if (!claiming && workerId && slots.fetch > 0) claiming = sql.claimAndStart(tx, workerId, slots.fetch);
       };
@@ -399,11 +395,14 @@ export class Engine {
       claim(); // when there was nothing to record
 
       const claims: Claim[] = [];
+      let skipped = 0;
       if (workerId) {
         const started: sql.StartedStep[] = [];
         // (assigned inside claim(): TypeScript cannot see that)
-        const claimed = claiming as Promise<sql.ClaimedJob[]> | null;
-        for (const row of claimed ? await claimed : []) {
+        const claimed = claiming as Promise<{ jobs: sql.ClaimedJob[]; skipped: number }> | null;
+        const { jobs, skipped: held } = claimed ? await claimed : { jobs: [], skipped: 0 };
+        skipped = held;
+        for (const row of jobs) {
           if (row.dropped) {
             this.logger.warn({ jobId: row.job_id }, 'dropped a step job that names no existing run');
             continue;
@@ -438,7 +437,7 @@ export class Engine {
       // pg-boss 10 takes (name, ids, data, options) at run time; its types omit `data` for arrays.
       if (complete.length) await (this.boss.complete as (name: string, ids: string[], data: object, options: object) => Promise<void>).call(this.boss, STEP_QUEUE, complete, {}, { db: tx.bossDb });
       this.flush(ctx, [...rts.values()]);
-      return { results, claims };
+      return { results, claims, skipped };
     }, lease);
   }
 
@@ -694,20 +693,23 @@ export class Engine {
     return this.workflows.get(id, async () => (await query(`SELECT id, name, version, definition FROM workflows WHERE id = $1`, [id]))[0]);
   }
 
-  /** Lock a run, apply a change, store its events: one transaction. */
-  private async onRun(runId: string, who: Actor, fn: (rt: RunTx) => Promise<void>): Promise<void> {
+  /**
+   * Lock a run, apply a change, store its events: one transaction. Returns the run as that
+   * transaction left it (read before the COMMIT and sent with it: no read-back afterwards, which
+   * could already see a worker's later change).
+   */
+  private async onRun(runId: string, who: Actor, fn: (rt: RunTx) => Promise<void>): Promise<RunModel> {
     if (!isUuid(runId)) throw notFound('run', runId);
+    let read: Promise<Record<string, unknown>[]> | undefined;
     await withTransaction(this.sequelize, async (tx) => {
       const run = await sql.lockRun(tx, runId);
       if (!run) throw notFound('run', runId);
       const rt = this.runTx({ tx, queue: [] }, run, await this.workflowOf(tx, run), who.actor ?? 'anonymous');
       await fn(rt);
       this.flush(rt.ctx, [rt]);
+      read = tx.query(`SELECT ${this.runColumns()} FROM runs WHERE id = $1`, [runId], 'skein_run_as_left');
     });
-  }
-
-  private async getRun(runId: string): Promise<RunModel> {
-    return (await this.db.models.Run.findByPk(runId))!;
+    return this.db.models.Run.build((await read!)[0], { isNewRecord: false, raw: true });
   }
 
   /**

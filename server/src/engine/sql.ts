@@ -252,9 +252,10 @@ export interface ClaimedJob {
  * statement never waits for a lock, so it may come after the turn has locked other runs without
  * risk of deadlock. A step starts only while it is still QUEUED or RETRYING with this very job and
  * its run is QUEUED or RUNNING (fencing); the other claimed jobs come back without a step, for the
- * caller to complete. A job that names no existing run is completed here, as dropped.
+ * caller to complete. A job that names no existing run is completed here, as dropped. `skipped`
+ * counts the jobs left queued because their run was held elsewhere (worth another try soon).
  */
-export async function claimAndStart(tx: Tx, workerId: string, limit: number): Promise<ClaimedJob[]> {
+export async function claimAndStart(tx: Tx, workerId: string, limit: number): Promise<{ jobs: ClaimedJob[]; skipped: number }> {
   const rows = await tx.query<Record<string, unknown>>(
     `WITH next AS (
        SELECT j.id AS job_id, ${uuidOf(`j.data->>'runId'`)} AS run_id
@@ -286,13 +287,17 @@ export async function claimAndStart(tx: Tx, workerId: string, limit: number): Pr
          AND s.job_id = c.id AND s.status IN ('QUEUED', 'RETRYING')
        RETURNING s.id, s.step_id, s.type, s.attempt, s.series_start, s.job_id
      )
-     SELECT c.id AS job_id, c.run_id IS NULL AS dropped, ${RUN_COLUMNS.split(', ').map((col) => `l.${col}`).join(', ')},
-            st.id AS step_run_id, st.step_id, st.type, st.attempt, st.series_start
-     FROM claimed c LEFT JOIN locked l ON l.id = c.run_id LEFT JOIN started st ON st.job_id = c.id`,
+     SELECT k.skipped, j.* FROM (SELECT (SELECT count(*) FROM next) - (SELECT count(*) FROM claimed) AS skipped) k
+     LEFT JOIN (
+       SELECT c.id AS job_id, c.run_id IS NULL AS dropped, ${RUN_COLUMNS.split(', ').map((col) => `l.${col}`).join(', ')},
+              st.id AS step_run_id, st.step_id, st.type, st.attempt, st.series_start
+       FROM claimed c LEFT JOIN locked l ON l.id = c.run_id LEFT JOIN started st ON st.job_id = c.id
+     ) j ON true`,
     [STEP_QUEUE, limit, workerId],
     'skein_claim_start',
   );
-  return rows.map((r) => ({
+  const skipped = Number(rows[0]?.skipped ?? 0);
+  const jobs = rows.filter((r) => r.job_id !== null).map((r) => ({
     job_id: r.job_id as string,
     dropped: r.dropped as boolean,
     run: Object.fromEntries(RUN_COLUMNS.split(', ').map((c) => [c, r[c]])) as unknown as RunRow,
@@ -302,6 +307,7 @@ export async function claimAndStart(tx: Tx, workerId: string, limit: number): Pr
     attempt: r.attempt as number | null,
     series_start: r.series_start as number | null,
   }));
+  return { jobs, skipped };
 }
 
 export interface StartedStep {

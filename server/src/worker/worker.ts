@@ -184,8 +184,11 @@ export class Worker {
       if (fetch > 0) this.wakePending = false;
       let claims: Claim[] = [];
       try {
-        claims = (await this.engine.work(this.id, batch.map((b) => b.finished), { fetch, direct: free }, this.lease)).claims;
+        const turn = await this.engine.work(this.id, batch.map((b) => b.finished), { fetch, direct: free }, this.lease);
+        claims = turn.claims;
         for (const b of batch) b.recorded();
+        // Jobs left queued because another transaction held their run: look again shortly.
+        if (turn.skipped > 0) this.pokeAt(Date.now() + 20);
       } catch (err) {
         this.logger.error({ err }, 'a worker turn failed; recording its results one by one');
         if (fetch > 0) this.wakePending = true;
