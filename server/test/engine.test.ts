@@ -182,6 +182,37 @@ describe('startRun', () => {
     expect(again.get({ plain: true })).toEqual(read!.get({ plain: true }));
   });
 
+  it('starts the latest version even when another one was started before (its first guess is checked)', async () => {
+    const latest = async (input: unknown) => (await app.engine.startRun({ workflow: 'versions', input })).workflowVersion;
+    await register(app, { name: 'versions', inputSchema: { type: 'object', required: ['a'] }, steps: [{ id: 'x', type: 'noop' }] });
+    expect(await latest({ a: 1 })).toBe(1);
+    expect(await latest({ a: 1 })).toBe(1);
+    // v2 takes an input v1 refused.
+    await register(app, { name: 'versions', inputSchema: { type: 'object', required: ['b'] }, steps: [{ id: 'y', type: 'noop' }, { id: 'z', type: 'noop', needs: ['y'], if: 'input.b' }] });
+    const id = await start(app, 'versions', { b: true });
+    const run = await waitForRun(app, id, ['SUCCEEDED', 'FAILED']);
+    expect(run.steps.map((s) => [s.stepId, s.status])).toEqual([['y', 'SUCCEEDED'], ['z', 'SUCCEEDED']]);
+    // v3, v4 and v5 take the same input as v2 (v4 with an `if` on its root).
+    await register(app, { name: 'versions', steps: [{ id: 'v3', type: 'noop' }] });
+    expect(await latest({ b: true })).toBe(3);
+    await register(app, { name: 'versions', steps: [{ id: 'v4', type: 'noop', if: 'true' }] });
+    expect(await latest({ b: true })).toBe(4);
+    expect(await latest({ b: true })).toBe(4);
+    await register(app, { name: 'versions', steps: [{ id: 'v5', type: 'noop' }] });
+    expect(await latest({ b: true })).toBe(5);
+    expect((await app.engine.startRun({ workflow: 'versions', version: 1, input: { a: 2 } })).workflowVersion).toBe(1);
+    const refused = await app.gql(`mutation { startRun(workflow: "versions", version: 1, input: { b: 1 }) { id } }`);
+    expect(refused.errors?.[0].extensions?.code).toBe('INVALID_INPUT');
+    const none = await app.gql(`mutation { startRun(workflow: "versions", version: 9) { id } }`);
+    expect(none.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    // Each start wrote one run with its own steps; the guesses that went stale wrote nothing.
+    const [counts] = (await app.db.sequelize.query(
+      `SELECT r.workflow_version AS v, count(DISTINCT r.id)::int AS runs, count(s.id)::int AS steps FROM runs r JOIN step_runs s ON s.run_id = r.id
+       WHERE r.workflow_name = 'versions' GROUP BY 1 ORDER BY 1`,
+    )) as [{ v: number; runs: number; steps: number }[], unknown];
+    expect(counts).toEqual([{ v: 1, runs: 3, steps: 3 }, { v: 2, runs: 1, steps: 2 }, { v: 3, runs: 1, steps: 1 }, { v: 4, runs: 2, steps: 2 }, { v: 5, runs: 1, steps: 1 }]);
+  });
+
   it("evaluates a root step's `if` over the input as stored (jsonb orders keys)", async () => {
     await register(app, { name: 'root-if', steps: [{ id: 'first-key-a', type: 'noop', if: "$keys(input)[0] = 'a'" }] });
     // jsonb stores shorter keys first: { a, bb } whatever order the client sent.

@@ -110,15 +110,87 @@ export class Engine {
   // ---------------------------------------------------------------- run commands
 
   async startRun(args: { workflow: string; version?: number | null; input?: unknown; idempotencyKey?: string | null } & Actor): Promise<RunModel> {
-    const { Run } = this.db.models;
     const input = args.input === undefined ? null : args.input;
-    const text = JSON.stringify(input ?? null);
-    const key = args.idempotencyKey?.trim() || null;
-    const actor = args.actor ?? 'anonymous';
-    const columns = this.runColumns();
+    const start = { input, text: JSON.stringify(input ?? null), key: args.idempotencyKey?.trim() || null, actor: args.actor ?? 'anonymous' };
+    const target = `${args.version ?? ''}:${args.workflow}`;
     try {
-      let created: Promise<Record<string, unknown>[]> | undefined;
-      const prior = await withTransaction(this.sequelize, async (open): Promise<RunModel | null> => {
+      // The version this name resolved to last time, when the input passes its checks: the run is
+      // written in one round trip, its INSERT checking that the version is still the one to use.
+      const last = this.startTargets.get(target);
+      if (last && !this.startFault(last, start)) {
+        const run = await this.startTx(start, async () => ({ wf: last, checked: { version: args.version ?? null } }));
+        if (run !== 'stale') return run;
+        // A newer version (or, with a version asked for, none any more): look it up, as below.
+        this.startTargets.delete(target);
+      }
+      const run = await this.startTx(start, async (tx) => {
+        // The workflow's id (its compiled definition comes from the cache: a version never changes)
+        // and the run already started with this idempotency key: one round trip, with the BEGIN.
+        const found = tx.query<{ id: number }>(
+          `SELECT id FROM workflows WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1`,
+          [args.workflow, args.version ?? null],
+          'skein_start_workflow',
+        );
+        const existing = start.key
+          ? tx.query(`SELECT ${this.runColumns()} FROM runs WHERE workflow_name = $1 AND idempotency_key = $2`, [args.workflow, start.key], 'skein_start_existing')
+          : null;
+        const [row] = await found;
+        if (!row) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
+        const wf = await this.compiled(row.id, (t, v) => tx.query<WorkflowRow>(t, v));
+        const fault = this.startFault(wf, start);
+        if (fault) throw fault;
+        this.startTargets.set(target, wf);
+        const [same] = existing ? await existing : [];
+        return same ? { existing: same } : { wf, checked: null };
+      });
+      if (run === 'stale') throw new Error('startRun: a version looked up in its own transaction went stale');
+      return run;
+    } catch (err) {
+      // Two callers with one idempotency key: the unique index lets one win; return its run.
+      const code = (err as { code?: string; parent?: { code?: string } }).code ?? (err as { parent?: { code?: string } }).parent?.code;
+      if (start.key && code === '23505') {
+        const existing = await this.db.models.Run.findOne({ where: { workflowName: args.workflow, idempotencyKey: start.key } });
+        if (existing) return existing;
+      }
+      throw err;
+    }
+  }
+
+  /** Workflow version last resolved per (version asked for, name): startRun's first guess. */
+  private readonly startTargets = new Map<string, CompiledWorkflow>();
+
+  /** Why this input cannot start a run of this version (the first fault, in the order users see them). */
+  private startFault(wf: CompiledWorkflow, start: { input: unknown; text: string; key: string | null }): SkeinError | null {
+    if (start.text.length > MAX_INPUT_BYTES) return new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
+    // Postgres jsonb cannot hold U+0000: refuse it plainly instead of failing inside the database.
+    if (start.text.includes('\\u0000')) return badInput('run input contains the character U+0000, which cannot be stored', { argument: 'input' });
+    if (wf.inputValidator && !wf.inputValidator(start.input ?? {})) {
+      const errors = (wf.inputValidator.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' }));
+      return new SkeinError('INVALID_INPUT', `input does not match the workflow's inputSchema: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+    }
+    if (start.key && start.key.length > 200) return badInput('idempotencyKey is longer than 200 characters');
+    return null;
+  }
+
+  /**
+   * startRun's transaction: `resolve` names the version (or finds the run this idempotency key
+   * already started); then the run and its steps are written, the roots enqueued, the events stored
+   * and the run read back as this transaction leaves it. Ids are made here, so nothing after
+   * `resolve` waits for an answer: all of it goes out with the COMMIT (see Tx). With `checked`, the
+   * INSERT of the run writes nothing unless `wf` is still the version that name resolves to (then
+   * the steps' INSERT fails on their foreign key, and this returns 'stale').
+   */
+  private async startTx(
+    start: { input: unknown; key: string | null; actor: string },
+    resolve: (tx: Tx) => Promise<{ existing: Record<string, unknown> } | { wf: CompiledWorkflow; checked: { version: number | null } | null }>,
+  ): Promise<RunModel | 'stale'> {
+    const { Run } = this.db.models;
+    const { input, key, actor } = start;
+    let created: Promise<Record<string, unknown>[]> | undefined;
+    let inserted: Promise<{ input: unknown }[]> | undefined;
+    let checked = false;
+    try {
+      const existing = await withTransaction(this.sequelize, async (open): Promise<RunModel | null> => {
         // Most statements below are not waited for (see Tx): when one fails, the transaction throws
         // its error, and the statements after it (failing too) must not be unhandled rejections.
         const tx: Tx = {
@@ -129,30 +201,10 @@ export class Engine {
             return answer;
           },
         };
-        // The workflow's id (its compiled definition comes from the cache: a version never changes)
-        // and the run already started with this idempotency key: one round trip, with the BEGIN.
-        const found = tx.query<{ id: number }>(
-          `SELECT id FROM workflows WHERE name = $1 AND ($2::int IS NULL OR version = $2) ORDER BY version DESC LIMIT 1`,
-          [args.workflow, args.version ?? null],
-          'skein_start_workflow',
-        );
-        const existing = key ? tx.query(`SELECT ${columns} FROM runs WHERE workflow_name = $1 AND idempotency_key = $2`, [args.workflow, key], 'skein_start_existing') : null;
-        const [row] = await found;
-        if (!row) throw notFound('workflow', args.version == null ? args.workflow : `${args.workflow} v${args.version}`);
-        const wf = await this.compiled(row.id, (t, v) => tx.query<WorkflowRow>(t, v));
-        if (text.length > MAX_INPUT_BYTES) throw new SkeinError('PAYLOAD_TOO_LARGE', `run input is over ${MAX_INPUT_BYTES} bytes`);
-        // Postgres jsonb cannot hold U+0000: refuse it plainly instead of failing inside the database.
-        if (text.includes('\\u0000')) throw badInput('run input contains the character U+0000, which cannot be stored', { argument: 'input' });
-        if (wf.inputValidator && !wf.inputValidator(input ?? {})) {
-          const errors = (wf.inputValidator.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: e.message ?? 'invalid' }));
-          throw new SkeinError('INVALID_INPUT', `input does not match the workflow's inputSchema: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
-        }
-        if (key && key.length > 200) throw badInput('idempotencyKey is longer than 200 characters');
-        const [same] = existing ? await existing : [];
-        if (same) return Run.build(same, { isNewRecord: false, raw: true });
-
-        // Ids are made here, so nothing below waits for an answer: the inserts, the jobs, the events,
-        // the read of the run as committed and the COMMIT go out together (see Tx).
+        const resolved = await resolve(tx);
+        if ('existing' in resolved) return Run.build(resolved.existing, { isNewRecord: false, raw: true });
+        const { wf } = resolved;
+        checked = resolved.checked !== null;
         const steps = wf.definition.steps;
         const run: sql.RunRow = {
           id: randomUUID(),
@@ -167,10 +219,12 @@ export class Engine {
           finished_at: null,
         };
         const stepIds = steps.map(() => randomUUID());
-        const insertedInput = tx.query<{ input: unknown }>(
+        inserted = tx.query<{ input: unknown }>(
           `INSERT INTO runs (id, workflow_id, workflow_name, workflow_version, status, input, steps_total, idempotency_key, created_by)
-           VALUES ($1, $2, $3, $4, 'QUEUED', $5::jsonb, $6, $7, $8) RETURNING input`,
-          [run.id, wf.id, wf.name, wf.version, JSON.stringify(input), steps.length, key, actor],
+           SELECT $1, $2, $3, $4, 'QUEUED', $5::jsonb, $6, $7, $8
+           WHERE NOT $9 OR $2 = (SELECT id FROM workflows WHERE name = $3 AND ($10::int IS NULL OR version = $10) ORDER BY version DESC LIMIT 1)
+           RETURNING input`,
+          [run.id, wf.id, wf.name, wf.version, JSON.stringify(input), steps.length, key, actor, checked, resolved.checked?.version ?? null],
           'skein_start_run',
         );
         void tx.query(
@@ -198,26 +252,28 @@ export class Engine {
           });
         });
         // `if` expressions see the input as stored (jsonb orders keys and drops duplicates).
-        if (roots.some((s) => wf.steps.get(s.step_id)?.if)) run.input = (await insertedInput)[0].input;
+        if (roots.some((s) => wf.steps.get(s.step_id)?.if)) {
+          const [stored] = await inserted;
+          if (!stored) throw new Error('stale workflow version'); // rolls back; returned as 'stale' below
+          run.input = stored.input;
+        }
         const rt = this.runTx({ tx, queue: [] }, run, wf, actor);
         rt.events.add({ type: 'RUN_CREATED', status: 'QUEUED', actor, message: `run of ${wf.name} v${wf.version}${key ? ` (idempotency key ${key})` : ''}` });
         await this.decide(rt, roots);
         await this.settleRun(rt);
-        await this.flush(rt.ctx, [rt]);
+        this.flush(rt.ctx, [rt]);
         // The run as this transaction leaves it: read before the COMMIT and sent with it, so the
         // caller gets it without another round trip (and without a read from another connection).
-        created = tx.query(`SELECT ${columns} FROM runs WHERE id = $1`, [run.id], 'skein_start_read');
+        created = tx.query(`SELECT ${this.runColumns()} FROM runs WHERE id = $1`, [run.id], 'skein_start_read');
         return null;
       });
-      return prior ?? Run.build((await created!)[0], { isNewRecord: false, raw: true });
+      return existing ?? Run.build((await created!)[0], { isNewRecord: false, raw: true });
     } catch (err) {
-      // Two callers with one idempotency key: the unique index lets one win; return its run.
-      const code = (err as { code?: string; parent?: { code?: string } }).code ?? (err as { parent?: { code?: string } }).parent?.code;
-      if (key && code === '23505') {
-        const existing = await Run.findOne({ where: { workflowName: args.workflow, idempotencyKey: key } });
-        if (existing) return existing;
-      }
-      throw err;
+      // The run's INSERT, when it failed, is the cause (a later statement may have failed first
+      // in the code, aborted by it): e.g. the idempotency key's unique violation startRun handles.
+      const cause: unknown = inserted ? await inserted.then((rows) => (checked && rows.length === 0 ? 'stale' : null), (e: unknown) => e) : null;
+      if (cause === 'stale') return 'stale';
+      throw cause ?? err;
     }
   }
 
