@@ -198,6 +198,10 @@ export class Worker {
       for (const c of claims) this.execute(c);
       // A full batch from the queue means more may be waiting.
       if (fetch > 0 && claims.length >= fetch) this.wakePending = true;
+      // Results are waiting while this turn's claims have just started: let those that return at
+      // once (within a few microtasks) land first, so the next turn carries both. Otherwise the
+      // slots split into groups whose turns alternate (seen: 3 + 7 of 10, twice the turns).
+      if (claims.length && this.ended.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
