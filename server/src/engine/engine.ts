@@ -800,6 +800,12 @@ export class Engine {
     flushEvents(tx, this.bus, items);
   }
 
+  /** A run's final status: nothing later in the transaction needs the UPDATE's answer (see Tx). */
+  private endRun(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'>): void {
+    rt.run.status = status;
+    void sql.updateRun(rt.tx, rt.run.id, { status, ...extra }).catch(() => undefined); // a failure fails the transaction
+  }
+
   private async setRunStatus(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'> = {}): Promise<void> {
     rt.run.status = status;
     await sql.updateRun(rt.tx, rt.run.id, { status, ...extra });
@@ -958,20 +964,29 @@ export class Engine {
     const { run } = rt;
     if (run.status === 'QUEUED' || run.status === 'RUNNING' || run.status === 'PAUSING') {
       if (run.steps_done >= run.steps_total) {
-        const failed = await sql.countFailed(rt.tx, run.id);
-        if (failed) {
-          const [first] = await rt.tx.query<{ step_id: string; error: StepError | null }>(
-            `SELECT step_id, error FROM step_runs WHERE run_id = $1 AND status = 'FAILED' ORDER BY finished_at, position LIMIT 1`,
-            [run.id],
-          );
-          const error = { message: `${failed} step(s) failed; first: ${first.step_id}: ${first.error?.message ?? 'failed'}`, stepId: first.step_id, code: first.error?.code ?? 'STEP_FAILED' };
+        // The first failed step and how many failed, in one statement (none: the run succeeded).
+        const [first] = await rt.tx.query<{ step_id: string; error: StepError | null; failed: number }>(
+          `SELECT step_id, error, count(*) OVER ()::int AS failed FROM step_runs
+           WHERE run_id = $1 AND status = 'FAILED' ORDER BY finished_at, position LIMIT 1`,
+          [run.id],
+          'skein_first_failed',
+        );
+        if (first) {
+          const error = { message: `${first.failed} step(s) failed; first: ${first.step_id}: ${first.error?.message ?? 'failed'}`, stepId: first.step_id, code: first.error?.code ?? 'STEP_FAILED' };
           rt.events.add({ type: 'RUN_FAILED', status: 'FAILED', message: error.message });
-          await this.setRunStatus(rt, 'FAILED', { finished: true, error, started: true });
+          this.endRun(rt, 'FAILED', { finished: true, error, started: true });
         } else {
-          const outputs = await sql.outputsOf(rt.tx, run.id, rt.wf.sinks);
-          const output = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.output]));
+          // The sinks' outputs: known to this transaction or cached when they just succeeded.
+          const output: Record<string, unknown> = {};
+          const unknown: string[] = [];
+          for (const sink of rt.wf.sinks) {
+            const known = rt.known.get(sink) ?? this.outputs.get(run.id, sink);
+            if (known) output[sink] = known.output;
+            else unknown.push(sink);
+          }
+          for (const [k, v] of Object.entries(await sql.outputsOf(rt.tx, run.id, unknown))) output[k] = v.output;
           rt.events.add({ type: 'RUN_SUCCEEDED', status: 'SUCCEEDED', progress: 1 });
-          await this.setRunStatus(rt, 'SUCCEEDED', { finished: true, output, started: true });
+          this.endRun(rt, 'SUCCEEDED', { finished: true, output: Object.fromEntries(rt.wf.sinks.map((k) => [k, output[k] ?? null])), started: true });
         }
         return;
       }

@@ -96,11 +96,6 @@ export async function countRunning(tx: Tx, runId: string): Promise<number> {
   return row.n;
 }
 
-export async function countFailed(tx: Tx, runId: string): Promise<number> {
-  const [row] = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM step_runs WHERE run_id = $1 AND status = 'FAILED'`, [runId]);
-  return row.n;
-}
-
 /**
  * Decrement `needs_left` of the dependents of steps that just ended, across runs, in one
  * statement; returns the PENDING ones now at zero.
