@@ -649,7 +649,7 @@ export class Engine {
         startedAt: now,
       };
     });
-    for (const runId of new Set(started.map((s) => s.run_id))) await this.runStarted(rts.get(runId)!);
+    for (const runId of new Set(started.map((s) => s.run_id))) this.runStarted(rts.get(runId)!);
     return claims;
   }
 
@@ -800,8 +800,8 @@ export class Engine {
     flushEvents(tx, this.bus, items);
   }
 
-  /** A run's final status: nothing later in the transaction needs the UPDATE's answer (see Tx). */
-  private endRun(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'>): void {
+  /** Set a run's status where nothing later in the transaction needs the UPDATE's answer (see Tx). */
+  private markRun(rt: RunTx, status: RunStatus, extra: Omit<sql.RunUpdate, 'status'>): void {
     rt.run.status = status;
     void sql.updateRun(rt.tx, rt.run.id, { status, ...extra }).catch(() => undefined); // a failure fails the transaction
   }
@@ -812,10 +812,10 @@ export class Engine {
   }
 
   /** A QUEUED run starts when its first step does (runs or waits for approval). */
-  private async runStarted(rt: RunTx): Promise<void> {
+  private runStarted(rt: RunTx): void {
     if (rt.run.status !== 'QUEUED') return;
     rt.events.add({ type: 'RUN_STARTED', status: 'RUNNING' });
-    await this.setRunStatus(rt, 'RUNNING', { started: true });
+    this.markRun(rt, 'RUNNING', { started: true });
   }
 
   private addDone(rt: RunTx, n: number): void {
@@ -941,7 +941,7 @@ export class Engine {
       const prompt = (rt.wf.steps.get(step.step_id)?.with as { prompt?: string } | undefined)?.prompt ?? null;
       rt.events.add({ type: 'STEP_WAITING', stepId: step.step_id, status: 'WAITING', attempt: step.attempt + 1, message: prompt });
     }
-    if (toWait.length) await this.runStarted(rt);
+    if (toWait.length) this.runStarted(rt);
     this.enqueue(rt, toQueue, 'QUEUED');
     return skipped.map((s) => s.stepId);
   }
@@ -974,7 +974,7 @@ export class Engine {
         if (first) {
           const error = { message: `${first.failed} step(s) failed; first: ${first.step_id}: ${first.error?.message ?? 'failed'}`, stepId: first.step_id, code: first.error?.code ?? 'STEP_FAILED' };
           rt.events.add({ type: 'RUN_FAILED', status: 'FAILED', message: error.message });
-          this.endRun(rt, 'FAILED', { finished: true, error, started: true });
+          this.markRun(rt, 'FAILED', { finished: true, error, started: true });
         } else {
           // The sinks' outputs: known to this transaction or cached when they just succeeded.
           const output: Record<string, unknown> = {};
@@ -986,7 +986,7 @@ export class Engine {
           }
           for (const [k, v] of Object.entries(await sql.outputsOf(rt.tx, run.id, unknown))) output[k] = v.output;
           rt.events.add({ type: 'RUN_SUCCEEDED', status: 'SUCCEEDED', progress: 1 });
-          this.endRun(rt, 'SUCCEEDED', { finished: true, output: Object.fromEntries(rt.wf.sinks.map((k) => [k, output[k] ?? null])), started: true });
+          this.markRun(rt, 'SUCCEEDED', { finished: true, output: Object.fromEntries(rt.wf.sinks.map((k) => [k, output[k] ?? null])), started: true });
         }
         return;
       }
