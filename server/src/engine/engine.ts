@@ -193,12 +193,20 @@ export class Engine {
       const existing = await withTransaction(this.sequelize, async (open): Promise<RunModel | null> => {
         // Most statements below are not waited for (see Tx): when one fails, the transaction throws
         // its error, and the statements after it (failing too) must not be unhandled rejections.
+        // What happens after the commit (publishing the events, waking workers) waits until the
+        // caller has its answer: the publishes' socket write and the worker turn they start would
+        // otherwise run on the way to that answer (on a small machine, ahead of it).
+        const later: (() => void)[] = [];
         const tx: Tx = {
           ...open,
           query: <Row>(text: string, values?: unknown[], name?: string) => {
             const answer = open.query<Row>(text, values, name);
             answer.catch(() => undefined);
             return answer;
+          },
+          afterCommit: (fn) => {
+            if (!later.length) open.afterCommit(() => setImmediate(() => later.forEach((f) => f())));
+            later.push(fn);
           },
         };
         const resolved = await resolve(tx);
