@@ -108,7 +108,11 @@ export async function withTransaction<T>(sequelize: Sequelize, fn: (tx: Tx) => P
   try {
     send('BEGIN');
     const tx: Tx = {
-      query: async <Row>(text: string, values?: unknown[], name?: string) => (await send(text, values, name)).rows as Row[],
+      query: <Row>(text: string, values?: unknown[], name?: string) => {
+        const rows = send(text, values, name).then((r) => r.rows as Row[]);
+        rows.catch(ignore); // a caller may leave it un-awaited: its failure fails the transaction instead
+        return rows;
+      },
       bossDb: { executeSql: (text, values) => send(text, values) },
       afterCommit: (cb) => callbacks.push(cb),
     };
