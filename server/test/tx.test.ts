@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatabaseExists, openDatabase, type Database } from '../src/db/sequelize.js';
 import { dropLease, withTransaction, type Lease } from '../src/db/tx.js';
-import { dropDatabase, testDatabaseUrl } from './support.js';
+import { dropDatabase, testDatabaseUrl, waitFor } from './support.js';
 
 const dbUrl = testDatabaseUrl('tx');
 let db: Database;
@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 const rows = async () => (await db.sequelize.query(`SELECT id, v FROM t ORDER BY id`))[0];
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+// Node reports unhandled rejections once the microtasks have run: after one macrotask they are in.
+const reported = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('withTransaction', () => {
   it('commits statements nobody waited for, in the order they were sent', async () => {
@@ -46,7 +47,7 @@ describe('withTransaction', () => {
         tx.afterCommit(() => (afterCommit = true));
       }),
     ).rejects.toThrow(/duplicate key/);
-    await settle();
+    await reported();
     expect(unhandled).toEqual([]);
     expect(afterCommit).toBe(false);
     expect(await rows()).toEqual([{ id: 1, v: 'ab' }]);
@@ -64,7 +65,7 @@ describe('withTransaction', () => {
       // The server ends that session; once the client has noticed, the next transaction gets a
       // new connection instead of failing.
       await db.sequelize.query(`SELECT pg_terminate_backend($1)`, { bind: [first] });
-      await settle();
+      await waitFor(() => lease.client?._invalid, 'the client to notice its session ended');
       const second = await withTransaction(db.sequelize, pid, lease);
       expect(second).not.toBe(first);
       expect(await withTransaction(db.sequelize, pid, lease)).toBe(second);
@@ -72,6 +73,7 @@ describe('withTransaction', () => {
       await dropLease(db.sequelize, lease);
     }
     expect(lease.client).toBeNull();
+    await reported();
     expect(unhandled).toEqual([]);
   });
 });

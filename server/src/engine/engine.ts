@@ -433,9 +433,9 @@ export class Engine {
       };
       // Queued jobs for the free slots, claimed and started in one statement that goes out right
       // behind the results' statements (nothing here waits for their answers).
-      let claiming: Promise<{ jobs: sql.ClaimedJob[]; skipped: number }> | null = null;
+      const pending: { claim?: ReturnType<typeof sql.claimAndStart> } = {};
       const claim = () => {
-        if (!claiming && workerId && slots.fetch > 0) claiming = sql.claimAndStart(tx, workerId, slots.fetch);
+        if (workerId && slots.fetch > 0) pending.claim ??= sql.claimAndStart(tx, workerId, slots.fetch);
       };
       // Successes reported with everything their claim knew (the usual case) need nothing from the
       // run rows to be planned: their statement goes out right behind the lock (see recordOutcomes),
@@ -462,21 +462,19 @@ export class Engine {
       let skipped = 0;
       if (workerId) {
         const started: sql.StartedStep[] = [];
-        // (assigned inside claim(): TypeScript cannot see that)
-        const claimed = claiming as Promise<{ jobs: sql.ClaimedJob[]; skipped: number }> | null;
-        const { jobs, skipped: held } = claimed ? await claimed : { jobs: [], skipped: 0 };
+        const { jobs, skipped: held } = (await pending.claim) ?? { jobs: [], skipped: 0 };
         skipped = held;
         for (const row of jobs) {
           if (row.dropped) {
             this.logger.warn({ jobId: row.job_id }, 'dropped a step job that names no existing run');
             continue;
           }
-          if (!row.step_id) {
+          if (!row.step) {
             complete.push(row.job_id); // its step moved on (stale job) or its run is not live: dropped
             continue;
           }
           if (!rts.has(row.run.id)) rts.set(row.run.id, this.runTx(ctx, row.run, await this.workflowOf(tx, row.run), 'worker'));
-          started.push({ id: row.step_run_id!, run_id: row.run.id, step_id: row.step_id, type: row.type!, attempt: row.attempt!, series_start: row.series_start!, job_id: row.job_id });
+          started.push(row.step);
         }
         claims.push(...(await this.claimsFor(rts, workerId, started)));
         // Ready dependents go straight to this worker's spare slots: no enqueue, wake-up or fetch.

@@ -48,6 +48,19 @@ export const STEP_COLUMNS = `id, run_id, step_id, type, status, needs, needs_lef
 
 const RUN_COLUMNS = `id, workflow_id, workflow_name, workflow_version, status, input, steps_total, steps_done, started_at, finished_at`;
 
+/** A column list with each column qualified by a table alias. */
+const qualified = (columns: string, alias: string) => columns.split(', ').map((c) => `${alias}.${c}`).join(', ');
+
+/**
+ * Decrement `needs_left` by `d.n` for the rows `d` (run_id, step_id, n) of `source` (SQL naming `d`).
+ * needs_left alone (no updated_at, which is indexed): a join's row is updated once per turn that
+ * ends one of its needs, and this keeps those updates HOT (no new index entries).
+ */
+const releaseSql = (source: string) =>
+  `UPDATE step_runs s SET needs_left = s.needs_left - d.n FROM ${source}
+   WHERE s.run_id = d.run_id AND s.step_id = d.step_id
+   RETURNING ${qualified(STEP_COLUMNS, 's')}`;
+
 export async function lockRun(tx: Tx, runId: string): Promise<RunRow | undefined> {
   const rows = await tx.query<RunRow>(
     `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1 FOR UPDATE`,
@@ -103,12 +116,7 @@ export async function countRunning(tx: Tx, runId: string): Promise<number> {
 export async function releaseDependents(tx: Tx, items: { runId: string; stepId: string; n: number }[]): Promise<StepRow[]> {
   if (items.length === 0) return [];
   const rows = await tx.query<StepRow>(
-    // needs_left alone (no updated_at, which is indexed): a join's row is updated once per turn
-    // that ends one of its needs, and this keeps those updates HOT (no new index entries).
-    `UPDATE step_runs s SET needs_left = s.needs_left - d.n
-     FROM unnest($1::uuid[], $2::text[], $3::int[]) AS d(run_id, step_id, n)
-     WHERE s.run_id = d.run_id AND s.step_id = d.step_id
-     RETURNING ${STEP_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}`,
+    releaseSql(`unnest($1::uuid[], $2::text[], $3::int[]) AS d(run_id, step_id, n)`),
     [items.map((i) => i.runId), items.map((i) => i.stepId), items.map((i) => i.n)],
     'skein_release',
   );
@@ -174,15 +182,10 @@ export async function finishSteps(
        UPDATE pgboss.job SET completed_on = now(), state = 'completed'
        WHERE name = $11 AND id IN (SELECT job_id FROM changed) AND state = 'active'
      ), released AS (
-       -- needs_left alone (no updated_at, which is indexed): a join's row is updated once per turn
-       -- that ends one of its needs, and this keeps those updates HOT (no new index entries).
-       UPDATE step_runs s SET needs_left = s.needs_left - d.n
-       FROM (SELECT r.run_id, r.step_id, count(*)::int AS n
+       ${releaseSql(`(SELECT r.run_id, r.step_id, count(*)::int AS n
              FROM unnest($12::uuid[], $13::uuid[], $14::text[]) AS r(from_id, run_id, step_id)
              JOIN changed c ON c.id = r.from_id
-             GROUP BY r.run_id, r.step_id) d
-       WHERE s.run_id = d.run_id AND s.step_id = d.step_id
-       RETURNING ${STEP_COLUMNS.split(', ').map((c) => `s.${c}`).join(', ')}
+             GROUP BY r.run_id, r.step_id) d`)}
      )
      SELECT ch.ids AS changed, r.* FROM (SELECT array_agg(id::text) AS ids FROM changed) ch
      LEFT JOIN (SELECT * FROM released WHERE needs_left <= 0 AND status = 'PENDING') r ON true`,
@@ -230,11 +233,8 @@ export interface ClaimedJob {
   /** No run by that id (or no id at all): the job was completed at once, as dropped. */
   dropped: boolean;
   run: RunRow;
-  step_run_id: string | null;
-  step_id: string | null;
-  type: string | null;
-  attempt: number | null;
-  series_start: number | null;
+  /** The step it started; null when the step had moved on or the run is not live. */
+  step: StartedStep | null;
 }
 
 /**
@@ -284,7 +284,7 @@ export async function claimAndStart(tx: Tx, workerId: string, limit: number): Pr
      )
      SELECT k.skipped, j.* FROM (SELECT (SELECT count(*) FROM next) - (SELECT count(*) FROM claimed) AS skipped) k
      LEFT JOIN (
-       SELECT c.id AS job_id, c.run_id IS NULL AS dropped, ${RUN_COLUMNS.split(', ').map((col) => `l.${col}`).join(', ')},
+       SELECT c.id AS job_id, c.run_id IS NULL AS dropped, ${qualified(RUN_COLUMNS, 'l')},
               st.id AS step_run_id, st.step_id, st.type, st.attempt, st.series_start
        FROM claimed c LEFT JOIN locked l ON l.id = c.run_id LEFT JOIN started st ON st.job_id = c.id
      ) j ON true`,
@@ -292,16 +292,19 @@ export async function claimAndStart(tx: Tx, workerId: string, limit: number): Pr
     'skein_claim_start',
   );
   const skipped = Number(rows[0]?.skipped ?? 0);
-  const jobs = rows.filter((r) => r.job_id !== null).map((r) => ({
-    job_id: r.job_id as string,
-    dropped: r.dropped as boolean,
-    run: Object.fromEntries(RUN_COLUMNS.split(', ').map((c) => [c, r[c]])) as unknown as RunRow,
-    step_run_id: r.step_run_id as string | null,
-    step_id: r.step_id as string | null,
-    type: r.type as string | null,
-    attempt: r.attempt as number | null,
-    series_start: r.series_start as number | null,
-  }));
+  const jobs = rows.filter((r) => r.job_id !== null).map((r): ClaimedJob => {
+    const run = Object.fromEntries(RUN_COLUMNS.split(', ').map((c) => [c, r[c]])) as unknown as RunRow;
+    const step: StartedStep | null = r.step_run_id === null ? null : {
+      id: r.step_run_id as string,
+      run_id: run.id,
+      step_id: r.step_id as string,
+      type: r.type as string,
+      attempt: r.attempt as number,
+      series_start: r.series_start as number,
+      job_id: r.job_id as string,
+    };
+    return { job_id: r.job_id as string, dropped: r.dropped as boolean, run, step };
+  });
   return { jobs, skipped };
 }
 
