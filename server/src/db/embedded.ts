@@ -8,8 +8,11 @@ import { ConfigError } from '../config.js';
  * The embedded Postgres of the zero-service mode (no DATABASE_URL): PGlite served over the wire
  * protocol from a worker thread, on 127.0.0.1 and a free port. The rest of Skein gets an ordinary
  * connection string and cannot tell the difference — except that PGlite is ONE Postgres session
- * shared by every connection: a query awaited on another connection while a transaction is open
- * waits forever (see db/tx.ts).
+ * shared by every connection. The thread hands that session to one connection at a time, for a
+ * whole statement (Parse to Sync, or a simple Query) and on to the end of any transaction the
+ * statement opens; the other connections' statements wait their turn (see SessionQueue in
+ * embedded-worker.mjs). So a query awaited on another connection while a transaction is open
+ * waits forever (see db/tx.ts), and a statement prepared by name is seen by every connection.
  */
 export interface EmbeddedPostgres {
   /** postgres://postgres@127.0.0.1:<port>/postgres (PGlite has one database). */
