@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphQLScalarType } from 'graphql';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { dateTimeSerialiser } from '../src/http/date-time.js';
 import { schema } from '../src/schema/index.js';
 import { dropDatabase, register, start, startTestApp, testDatabaseUrl, waitFor, waitForRun, type TestApp } from './support.js';
@@ -172,6 +174,70 @@ describe('HTTP limits and bad requests', () => {
 
     const next = await app.ok<{ workflows: unknown[] }>(`{ workflows { name } }`);
     expect(Array.isArray(next.workflows)).toBe(true);
+  });
+
+  /** POST a body in chunks with no Content-Length (Transfer-Encoding: chunked). */
+  async function postChunked(chunks: string[]): Promise<{ status: number; connection?: string; json: { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+    const { hostname, port, pathname } = new URL(app.url);
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: hostname, port, path: pathname, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, json: JSON.parse(text) as never }));
+        res.on('error', reject);
+      });
+      // A refused body may be answered before all of it was sent; the socket then closes under it.
+      req.on('error', (err) => reject(err));
+      expect(req.getHeader('content-length')).toBeUndefined();
+      for (const c of chunks) req.write(c);
+      req.end();
+    });
+  }
+
+  it('refuses a chunked body (no Content-Length) once it passes MAX_BODY_BYTES, with the same code, and answers the next request', async () => {
+    const body = JSON.stringify({ query: `query($x: String) { workflows { name } }`, variables: { x: 'y'.repeat(2_100_000) } });
+    expect(Buffer.byteLength(body)).toBeGreaterThan(app.config.MAX_BODY_BYTES);
+    const chunks = Array.from({ length: Math.ceil(body.length / 65_536) }, (_, i) => body.slice(i * 65_536, (i + 1) * 65_536));
+    const { status, connection, json } = await postChunked(chunks);
+    expect(json.errors?.[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(json.errors?.[0]?.message).toContain(String(app.config.MAX_BODY_BYTES));
+    expect(status).toBe(413);
+    // The rest of the body was never read: that connection carries no further request.
+    expect(connection).toBe('close');
+    expect((await app.ok<{ workflows: unknown[] }>(`{ workflows { name } }`)).workflows).toBeDefined();
+  });
+
+  it('reads a chunked body under the limit, whatever its chunks', async () => {
+    const body = JSON.stringify({ query: `query($x: String!) { workflow(name: $x) { name } }`, variables: { x: 'z'.repeat(300_000) } });
+    const chunks = [body.slice(0, 1), body.slice(1, 70_000), body.slice(70_000, 70_001), body.slice(70_001)];
+    const { status, json } = await postChunked(chunks);
+    expect(json.errors).toBeUndefined();
+    expect(status).toBe(200);
+    expect(json.data).toEqual({ workflow: null });
+  });
+
+  it('accepts a body of exactly MAX_BODY_BYTES with a Content-Length, and refuses an invalid Content-Length with BAD_REQUEST', async () => {
+    const shell = JSON.stringify({ query: `query($x: String!) { workflow(name: $x) { name } }`, variables: { x: '' } });
+    const body = JSON.stringify({ query: `query($x: String!) { workflow(name: $x) { name } }`, variables: { x: 'w'.repeat(app.config.MAX_BODY_BYTES - Buffer.byteLength(shell)) } });
+    expect(Buffer.byteLength(body)).toBe(app.config.MAX_BODY_BYTES);
+    const res = await post(body);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+
+    // fetch will not send a malformed Content-Length; a raw socket will.
+    const { hostname, port } = new URL(app.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.end(`POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: +2\r\nConnection: close\r\n\r\n{}`);
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
   });
 
   it('answers a query with a syntax error with errors, and stays up', async () => {

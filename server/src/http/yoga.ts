@@ -23,18 +23,55 @@ export interface YogaDeps extends Omit<Context, 'actor'> {
 
 type ServerCtx = Record<string, unknown>;
 
-/** Refuse oversized bodies before parsing them, as a GraphQL error with a stable code. */
+/** `close`: the rest of the body is left unread, so the connection cannot carry another request. */
+const tooLarge = (message: string, close = false) =>
+  new GraphQLError(message, { extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413, ...(close ? { headers: { connection: 'close' } } : {}) } } });
+
+/**
+ * Refuse oversized bodies as a GraphQL error with a stable code (413, PAYLOAD_TOO_LARGE), in place
+ * of Yoga's `maxRequestBodySize` (turned off below), which pipes every body through a counting
+ * TransformStream: ~0.3–0.45 ms, two streams, a pipeline and an AbortError per request.
+ *
+ * With a Content-Length the check is the header alone: Node's HTTP parser hands the request exactly
+ * that many bytes. Without one (a chunked body) the bytes are counted as they are read, and the
+ * parse fails once they pass the limit.
+ */
 function bodyLimit(maxBytes: number): Plugin {
   return {
-    onRequestParse({ request }) {
-      const length = Number(request.headers.get('content-length') ?? 0);
-      if (length > maxBytes) {
-        throw new GraphQLError(`request body is ${length} bytes; the limit is ${maxBytes}`, {
-          extensions: { code: 'PAYLOAD_TOO_LARGE', http: { status: 413 } },
-        });
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const header = request.headers.get('content-length');
+      if (header !== null) {
+        // One non-negative integer, as Yoga's check requires (anything else is a smuggling attempt).
+        if (!/^\d+$/.test(header)) {
+          throw new GraphQLError('Content-Length header is invalid.', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        }
+        const length = Number(header);
+        if (length > maxBytes) throw tooLarge(`request body is ${length} bytes; the limit is ${maxBytes}`);
+        return;
       }
+      const parser = requestParser;
+      if (!parser || !request.body) return;
+      setRequestParser(async (req) => parser(await bufferedRequest(req, maxBytes, fetchAPI.Request)));
     },
   };
+}
+
+/**
+ * The same request with its body read up front (every parser reads the whole body anyway), refused
+ * once more than `maxBytes` have come; the rest is left unread, and the answer closes the connection.
+ */
+async function bufferedRequest(request: Request, maxBytes: number, R: typeof Request): Promise<Request> {
+  const reader = request.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let read = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    read += value.byteLength;
+    if (read > maxBytes) throw tooLarge(`request body is over the limit of ${maxBytes} bytes`, true);
+    chunks.push(value);
+  }
+  return new R(request.url, { method: request.method, headers: request.headers, signal: request.signal, body: Buffer.concat(chunks) });
 }
 
 // DateTime written as the ISO string JSON.stringify would write, without a Date in the result.
@@ -120,6 +157,8 @@ export function buildYoga(deps: YogaDeps): YogaServerInstance<ServerCtx, Context
       error: (...args) => deps.logger.error({ err: args.find((a) => a instanceof Error) }, args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')),
     },
     maskedErrors: { maskError },
+    // bodyLimit below does this without wrapping every body in a stream.
+    maxRequestBodySize: false,
     plugins: [
       bodyLimit(deps.maxBodyBytes),
       routes,
