@@ -1,3 +1,5 @@
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import {
   createSourceEventStream, execute, getOperationAST, GraphQLError, print, type DocumentNode, type ExecutionArgs, type ExecutionResult,
@@ -14,13 +16,47 @@ const PING_MS = 12_000;
 
 export type MaskError = (error: unknown, message: string) => Error;
 
+/** Node's ServerResponse internals the direct path relies on (stable since Node 12, checked before use). */
+interface RawResponse {
+  socket: (Socket & { _httpMessage?: unknown }) | null;
+  chunkedEncoding?: boolean;
+  outputData?: unknown[];
+  /** The header bytes went to the socket (`headersSent` is true as soon as they are built). */
+  _headerSent?: boolean;
+}
+
+/** `data` as one HTTP/1.1 chunk (size line, bytes, CRLF): what `res.write(data)` puts on the wire. */
+const chunkCache = new WeakMap<Buffer, Buffer>();
+function asChunk(data: Buffer): Buffer {
+  let chunk = chunkCache.get(data);
+  if (!chunk) {
+    const head = `${data.length.toString(16)}\r\n`;
+    chunk = Buffer.allocUnsafe(head.length + data.length + 2);
+    chunk.write(head, 0, 'latin1');
+    data.copy(chunk, head.length);
+    chunk.write('\r\n', head.length + data.length, 'latin1');
+    chunkCache.set(data, chunk);
+  }
+  return chunk;
+}
+
 /**
  * The body of a fast-path SSE response. Until the server adapter pipes it into the HTTP response
- * it buffers like any Readable; once piped, frames go straight to `res.write` (one call per batch,
- * no stream machinery in between). Closing the response destroys it (the adapter does that).
+ * it buffers like any Readable; once piped, frames go out with one socket write per batch.
+ *
+ * Once the response's headers are on the socket and nothing of it waits in the response's own
+ * buffer, a frame is written to the socket directly, already framed as an HTTP chunk, and that
+ * chunk is built once per batch and shared by every subscriber (`asChunk`): no per-subscriber
+ * chunk header, cork, nextTick and writev of three pieces as `res.write` does, and the write is a
+ * syscall at once, so the first subscribers have their bytes while the fan-out goes on. The
+ * response still ends through `res.end()` (the last chunk), after everything written here.
+ * Closing the response destroys this stream (the adapter does that).
  */
 class SseStream extends Readable {
   private out: NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean; writableLength?: number } | null = null;
+  /** The socket frames go to directly, and whether they are chunk-framed there. */
+  private socket: Socket | null = null;
+  private chunked = false;
 
   constructor() {
     super({ read() {} });
@@ -30,6 +66,16 @@ class SseStream extends Readable {
     let chunk: Buffer | null;
     while ((chunk = this.read() as Buffer | null) !== null) destination.write(chunk);
     this.out = destination;
+    if (destination instanceof ServerResponse) {
+      const res = destination as unknown as RawResponse;
+      const socket = res.socket;
+      // Direct only when `res.write` would itself write straight to this socket: headers sent,
+      // the socket is this response's, and nothing is queued in the response.
+      if (socket && res._headerSent === true && socket._httpMessage === destination && Array.isArray(res.outputData) && res.outputData.length === 0 && typeof res.chunkedEncoding === 'boolean') {
+        this.socket = socket;
+        this.chunked = res.chunkedEncoding;
+      }
+    }
     return destination;
   }
 
@@ -37,11 +83,15 @@ class SseStream extends Readable {
     if (this.destroyed) return;
     const out = this.out;
     if (!out) this.push(frame);
-    else if (!out.destroyed && !out.writableEnded) out.write(frame);
+    else if (out.destroyed || out.writableEnded) return;
+    else if (this.socket) {
+      if (!this.socket.destroyed) this.socket.write(this.chunked ? asChunk(frame) : frame);
+    } else out.write(frame);
   }
 
   /** Nothing waiting to be written: worth a keep-alive comment. */
   get idle(): boolean {
+    if (this.socket) return !this.socket.writableLength;
     return this.out ? !this.out.writableLength : this.readableLength === 0;
   }
 
