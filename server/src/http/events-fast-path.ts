@@ -2,10 +2,12 @@ import {
   getArgumentValues, getOperationAST, getVariableValues, isObjectType, Kind, type DocumentNode, type ExecutionArgs, type ExecutionResult,
   type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { processRegularResult, type Plugin } from 'graphql-yoga';
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { isUuid } from '../engine/engine.js';
 import type { Context } from '../schema/builder.js';
-import { eventsJson, type EventEntry, type EventField } from '../schema/event.js';
+import { eventsJson, type EventEntry, type EventField } from './events-json.js';
 
 const EVENT_FIELDS = new Set<string>(['seq', 'runId', 'type', 'stepId', 'status', 'progress', 'attempt', 'message', 'actor', 'data', 'at', '__typename']);
 
@@ -109,12 +111,19 @@ function objectJson(entries: readonly Entry[], inner: string): string {
   return `${out}}`;
 }
 
+/** A response's body: bytes to write in order, their length, and what to do once they have been written. */
+interface Body {
+  chunks: Buffer[];
+  length: number;
+  release(): void;
+}
+
 /**
  * The response of a `run(id) { events(…) { … } }` query as JSON text built by Postgres, or null
  * for the normal path: unknown run, bad id, variables or arguments GraphQL would refuse, values
  * only the normal path writes right. The text is exactly what execution + JSON.stringify would give.
  */
-async function respond(plan: Plan, args: ExecutionArgs): Promise<Buffer | null> {
+async function respond(plan: Plan, args: ExecutionArgs): Promise<Body | null> {
   const { schema } = args;
   const vars = getVariableValues(schema, plan.operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
   if (vars.errors) return null;
@@ -129,21 +138,79 @@ async function respond(plan: Plan, args: ExecutionArgs): Promise<Buffer | null> 
   if (!isUuid(String(id)) || limit < 1 || limit > 10_000) return null;
   const list = await eventsJson(args.contextValue as Context, String(id).toLowerCase(), afterSeq ?? 0, limit, plan.events);
   if (list === null) return null;
-  // Bytes: Yoga writes them as they are (a string would be measured, then encoded, apart). Each
-  // chunk is encoded as it is; one string of them all would be copied first.
-  const [before, after] = `{"data":${objectJson(plan.root, objectJson(plan.run, LIST))}}`.split(LIST);
-  return Buffer.concat([before, ...list, after].map((chunk) => Buffer.from(chunk)));
+  const [before, after] = `{"data":${objectJson(plan.root, objectJson(plan.run, LIST))}}`.split(LIST).map((t) => Buffer.from(t));
+  return { chunks: [before, ...list.chunks, after], length: before.length + list.length + after.length, release: list.release };
+}
+
+/**
+ * The media type Yoga's regular processor answers with for this request: the last of its types
+ * that the `accept` header matches, as in Yoga's own choice (plugins/use-result-processor.ts,
+ * result-processor/accept.ts).
+ */
+function regularMediaType(request: Request): string | null {
+  const asked: string[] = [];
+  for (const accept of (request.headers.get('accept') || '*/*').replace(/\s/g, '').toLowerCase().split(',')) {
+    const [type, ...params] = accept.split(';');
+    if ((params.find((p) => p.includes('charset=')) || 'charset=utf-8') === 'charset=utf-8') asked.push(type);
+  }
+  let chosen: string | null = null;
+  for (const type of asked.reverse()) {
+    const [pre, suf] = type.split('/');
+    for (const mediaType of ['application/graphql-response+json', 'application/json']) {
+      const [p, s] = mediaType.split('/');
+      if ((pre === '*' || pre === p) && (suf === '*' || suf === s)) chosen = mediaType;
+    }
+  }
+  return chosen;
+}
+
+/** The bytes of a fast result: written as they are into a regular response, or joined once where a string of them is needed. */
+class FastBody {
+  private joined: Buffer | null = null;
+  private taken = false;
+  private released = false;
+
+  constructor(private readonly body: Body) {}
+
+  /** All of it in one buffer (its chunks' memory is free after this, unless they are being written). */
+  whole(): Buffer {
+    if (!this.joined) {
+      // Their memory holds another answer once the response that wrote them is done.
+      if (this.released) throw new Error('run.events fast path: the result was written and its bytes are gone');
+      this.joined = Buffer.concat(this.body.chunks, this.body.length);
+      if (!this.taken) this.body.release();
+    }
+    return this.joined;
+  }
+
+  /** The chunks to write (`release` once written), or the joined buffer if there is one. */
+  take(): Body {
+    if (this.joined || this.taken) return { chunks: [this.whole()], length: this.body.length, release: () => undefined };
+    this.taken = true;
+    return {
+      ...this.body,
+      release: () => {
+        this.released = true;
+        this.body.release();
+      },
+    };
+  }
 }
 
 /**
  * `run(id) { events(…) { … } }` over HTTP without decoding 10,000 rows into objects and writing
- * them again: Postgres writes the events' JSON text and it goes into the response as it is
- * (Yoga writes a result with its own `stringify`, as it does for graphql-jit's). Every call reads
- * the database. Any other shape, and anything unusual, takes the normal (compiled) execution.
- * After useGraphQlJit: the fallback is its executor.
+ * them again: Postgres writes the events' JSON text and it goes into the response as it is. Every
+ * call reads the database. Any other shape, and anything unusual, takes the normal (compiled)
+ * execution. After useGraphQlJit: the fallback is its executor.
+ *
+ * A regular JSON response gets the bytes as they came, in their chunks, with their length (what
+ * Yoga's own processor would write, without joining them first); the memory they are in is used
+ * again once the response has been written. Anything else (SSE, multipart) gets them joined,
+ * through the result's `stringify`.
  */
 export function runEventsFastPath(opts: { onError(err: unknown): void; onOutcome(path: 'fast' | 'normal'): void }): Plugin {
   const plans = new WeakMap<DocumentNode, Map<string, Plan | null>>();
+  const bodies = new WeakMap<object, FastBody>();
   const planFor = (args: ExecutionArgs): Plan | null => {
     let byName = plans.get(args.document);
     if (!byName) plans.set(args.document, (byName = new Map()));
@@ -159,28 +226,48 @@ export function runEventsFastPath(opts: { onError(err: unknown): void; onOutcome
       const plan = planFor(args);
       if (!plan) return;
       setExecuteFn(async (a: ExecutionArgs) => {
-        let bytes: Buffer | null = null;
+        let body: Body | null = null;
         try {
-          bytes = await respond(plan, a);
+          body = await respond(plan, a);
         } catch (err) {
           // Reported by the normal path as GraphQL reports it, if it fails there too.
           opts.onError(err);
         }
-        opts.onOutcome(bytes === null ? 'normal' : 'fast');
-        if (bytes === null) return executeFn(a);
-        const json = bytes;
+        opts.onOutcome(body === null ? 'normal' : 'fast');
+        if (body === null) return executeFn(a);
+        const fast = new FastBody(body);
         let data: unknown;
-        // Yoga writes a result with `stringify` by calling it; the bytes make the response body as
-        // they are (and turn into the same text wherever a string is made of them).
+        // Yoga writes a result with `stringify` by calling it (the bytes turn into the same text
+        // wherever a string is made of them), unless onResultProcess below writes it first.
         const result = {
           // For anyone reading the result as a value (plugins): parsed only if asked.
           get data() {
-            return (data ??= (JSON.parse(json.toString()) as { data: unknown }).data);
+            return (data ??= (JSON.parse(fast.whole().toString()) as { data: unknown }).data);
           },
-          stringify: () => json,
+          stringify: () => fast.whole(),
         };
+        bodies.set(result, fast);
         return result as ExecutionResult;
       });
+    },
+    // After Yoga's own choice of processor (its plugin comes before ours).
+    onResultProcess({ request, result, resultProcessor, setResultProcessor, serverContext }) {
+      const fast = bodies.get(result as object);
+      if (!fast || resultProcessor !== processRegularResult) return;
+      const mediaType = regularMediaType(request);
+      if (!mediaType) return;
+      setResultProcessor((_result, fetchAPI) => {
+        const body = fast.take();
+        // The chunks' memory is used again once they have been written; without a Node response
+        // to tell when, it is left to the garbage collector.
+        const res = (serverContext as { res?: ServerResponse } | undefined)?.res;
+        if (typeof res?.once === 'function') res.once('close', () => body.release());
+        // A Node stream: Yoga's Response (and undici's) take it as a body of bytes.
+        return new fetchAPI.Response(Readable.from(body.chunks) as unknown as BodyInit, {
+          status: 200,
+          headers: { 'Content-Type': `${mediaType}; charset=utf-8`, 'content-length': String(body.length) },
+        });
+      }, mediaType);
     },
   };
 }
