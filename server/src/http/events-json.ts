@@ -428,9 +428,10 @@ const COMMA = Buffer.from(',');
  *
  * A long page is written in two halves at once, by two backends (Postgres spends most of the
  * time here writing text, one core per statement): events afterSeq < seq <= afterSeq + first/2,
- * and the rest up to afterSeq + first. Seqs have no gaps, so that is the page; if the halves hold
- * fewer than `first` events while the run has more after them (a gap after all), one statement
- * writes the page. Not on the embedded Postgres, where statements run one at a time anyway.
+ * and the rest up to afterSeq + first. Seqs have no gaps, so that is the page; if the first half is
+ * short while the second holds any (the run gained events between the two snapshots), or the
+ * halves hold fewer than `first` events while the run has more after them (a gap after all), one
+ * statement writes the page. Not on the embedded Postgres, where statements run one at a time anyway.
  */
 export async function eventsJson(ctx: Pick<Context, 'db'>, runId: string, afterSeq: number, first: number, entries: readonly EventEntry[]): Promise<EventsJson | null> {
   let pages: JsonPage[] | null = null;
@@ -446,8 +447,11 @@ export async function eventsJson(ctx: Pick<Context, 'db'>, runId: string, afterS
       pages.forEach(release);
       throw failed.reason;
     }
-    const count = pages.reduce((n, p) => n + p.rows.reduce((m, r) => m + r.count, 0), 0);
-    if (count < first && pages[1].more) {
+    const [low, high] = pages.map((p) => p.rows.reduce((m, r) => m + r.count, 0));
+    // Each half reads its own snapshot. Events come in seq order, so a short first half with a
+    // second that holds any (the run gained events between the two snapshots) leaves a hole; so
+    // does a short page while the run has more after it (a gap in the seqs after all).
+    if ((low < half && high > 0) || (low + high < first && pages[1].more)) {
       pages.forEach(release);
       pages = null;
     }
