@@ -4,11 +4,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { QueryTypes } from 'sequelize';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../src/app.js';
-import { parseConfig } from '../src/config.js';
 import { withTransaction } from '../src/db/tx.js';
-import { createLogger } from '../src/logger.js';
-import { ROOT, register, start, waitForRun, withClient, type TestApp } from './support.js';
+import { register, start, startEmbeddedApp, waitForRun, type TestApp } from './support.js';
 
 /**
  * The embedded Postgres is ONE PGlite session behind many connections (Sequelize's pool, pg-boss's,
@@ -28,19 +25,7 @@ let url: string;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'skein-embedded-conc-'));
-  const config = parseConfig({
-    SKEIN_DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    WORKFLOWS_DIR: path.join(ROOT, 'server/test/fixtures/none'),
-    WORKER_CONCURRENCY: '4',
-    WORKER_POLL_MS: '500',
-    HEARTBEAT_MS: '500',
-    CANCEL_GRACE_MS: '1000',
-    SHUTDOWN_GRACE_MS: '2000',
-  });
-  app = withClient(await startApp(config, 'all', createLogger(config.LOG_LEVEL)), config);
+  app = await startEmbeddedApp(dataDir, { WORKER_CONCURRENCY: '4' });
   url = app.embedded!.url;
 }, 120_000);
 

@@ -3,12 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../src/app.js';
-import { parseConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
-import { createLogger } from '../src/logger.js';
 import { lifecycleSuite } from './lifecycle.js';
-import { ROOT, runSkein, start, waitForRun, withClient, type TestApp } from './support.js';
+import { runSkein, start, startEmbeddedApp, waitForRun, type TestApp } from './support.js';
 
 /**
  * The zero-service mode: no DATABASE_URL (an embedded Postgres, PGlite in a worker thread) and no
@@ -18,31 +15,9 @@ import { ROOT, runSkein, start, waitForRun, withClient, type TestApp } from './s
 let dataDir: string;
 let app: TestApp;
 
-function embeddedConfig(): Config {
-  return parseConfig({
-    SKEIN_DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    WORKFLOWS_DIR: path.join(ROOT, 'server/test/fixtures/none'),
-    WORKER_CONCURRENCY: '8',
-    WORKER_POLL_MS: '500',
-    HEARTBEAT_MS: '500',
-    CANCEL_GRACE_MS: '1000',
-    SHUTDOWN_GRACE_MS: '2000',
-  });
-}
-
-async function startEmbeddedApp(): Promise<TestApp> {
-  const config = embeddedConfig();
-  expect(config.DATABASE_URL).toBeUndefined();
-  expect(config.REDIS_URL).toBeUndefined();
-  return withClient(await startApp(config, 'all', createLogger(config.LOG_LEVEL)), config);
-}
-
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(tmpdir(), 'skein-embedded-'));
-  app = await startEmbeddedApp();
+  app = await startEmbeddedApp(dataDir, { WORKER_CONCURRENCY: '8' });
 }, 120_000);
 afterAll(async () => {
   await app?.stop();
@@ -77,7 +52,7 @@ describe('zero-service mode (embedded Postgres, in-process bus)', () => {
 
     await app.stop();
     expect(existsSync(path.join(dataDir, 'pg.lock'))).toBe(false);
-    app = await startEmbeddedApp();
+    app = await startEmbeddedApp(dataDir, { WORKER_CONCURRENCY: '8' });
     expect(app.embedded!.fresh).toBe(false);
 
     const after = await app.ok<{ runs: { totalCount: number; nodes: { id: string; status: string }[] } }>(`{ runs(first: 100) { totalCount nodes { id status } } }`);

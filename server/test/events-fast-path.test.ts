@@ -3,13 +3,11 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../src/app.js';
-import { parseConfig } from '../src/config.js';
 import pg from 'pg';
 import { CopyRows } from '../src/http/events-json.js';
 import { buildYoga } from '../src/http/yoga.js';
 import { createLogger } from '../src/logger.js';
-import { dropDatabase, register, ROOT, start, startTestApp, testDatabaseUrl, waitFor, withClient, type TestApp } from './support.js';
+import { dropDatabase, register, start, startEmbeddedApp, startTestApp, testDatabaseUrl, waitFor, type TestApp } from './support.js';
 
 /**
  * `run(id) { events }` over HTTP is answered with JSON text written by Postgres (http/events-fast-path.ts).
@@ -292,16 +290,7 @@ describe('on the embedded Postgres (no prepared statements)', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'skein-fastpath-'));
-    const config = parseConfig({
-      SKEIN_DATA_DIR: dataDir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-      WORKFLOWS_DIR: path.join(ROOT, 'server/test/fixtures/none'),
-      WORKER_POLL_MS: '500',
-      HEARTBEAT_MS: '500',
-    });
-    app = withClient(await startApp(config, 'all', createLogger(config.LOG_LEVEL)), config);
+    app = await startEmbeddedApp(dataDir);
   }, 120_000);
   afterAll(async () => {
     await app?.stop();

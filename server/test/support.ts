@@ -28,6 +28,32 @@ export async function dropDatabase(url: string): Promise<void> {
   }
 }
 
+/**
+ * The zero-service mode's config: no DATABASE_URL (an embedded Postgres under `dataDir`) and no
+ * REDIS_URL (an in-process bus); never through testConfig, which names a Redis.
+ */
+export function embeddedConfig(dataDir: string, overrides: Record<string, string> = {}): Config {
+  return parseConfig({
+    SKEIN_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WORKFLOWS_DIR: path.join(ROOT, 'server/test/fixtures/none'),
+    WORKER_POLL_MS: '500',
+    HEARTBEAT_MS: '500',
+    CANCEL_GRACE_MS: '1000',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...overrides,
+  });
+}
+
+/** Skein (role `all`) in the zero-service mode, with its data under `dataDir`. */
+export async function startEmbeddedApp(dataDir: string, overrides: Record<string, string> = {}): Promise<TestApp> {
+  const config = embeddedConfig(dataDir, overrides);
+  if (config.DATABASE_URL || config.REDIS_URL) throw new Error('the zero-service mode names no DATABASE_URL or REDIS_URL');
+  return withClient(await startApp(config, 'all', createLogger(config.LOG_LEVEL)), config);
+}
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return parseConfig({
     PORT: '0',
