@@ -28,13 +28,9 @@ export async function dropDatabase(url: string): Promise<void> {
   }
 }
 
-/**
- * The zero-service mode's config: no DATABASE_URL (an embedded Postgres under `dataDir`) and no
- * REDIS_URL (an in-process bus); never through testConfig, which names a Redis.
- */
-export function embeddedConfig(dataDir: string, overrides: Record<string, string> = {}): Config {
-  return parseConfig({
-    SKEIN_DATA_DIR: dataDir,
+/** What every test app's environment has: a free port, quiet logs, no workflow files, short timers. */
+function testEnv(): Record<string, string> {
+  return {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -43,8 +39,15 @@ export function embeddedConfig(dataDir: string, overrides: Record<string, string
     HEARTBEAT_MS: '500',
     CANCEL_GRACE_MS: '1000',
     SHUTDOWN_GRACE_MS: '2000',
-    ...overrides,
-  });
+  };
+}
+
+/**
+ * The zero-service mode's config: no DATABASE_URL (an embedded Postgres under `dataDir`) and no
+ * REDIS_URL (an in-process bus); never through testConfig, which names a Redis.
+ */
+export function embeddedConfig(dataDir: string, overrides: Record<string, string> = {}): Config {
+  return parseConfig({ ...testEnv(), SKEIN_DATA_DIR: dataDir, ...overrides });
 }
 
 /** Skein (role `all`) in the zero-service mode, with its data under `dataDir`. */
@@ -55,18 +58,7 @@ export async function startEmbeddedApp(dataDir: string, overrides: Record<string
 }
 
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return parseConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    REDIS_URL,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    WORKFLOWS_DIR: path.join(ROOT, 'server/test/fixtures/none'),
-    WORKER_POLL_MS: '500',
-    HEARTBEAT_MS: '500',
-    CANCEL_GRACE_MS: '1000',
-    SHUTDOWN_GRACE_MS: '2000',
-    ...overrides,
-  });
+  return parseConfig({ ...testEnv(), REDIS_URL, ...overrides });
 }
 
 export interface TestApp extends App {
